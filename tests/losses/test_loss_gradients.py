@@ -1,0 +1,71 @@
+"""Analytic gradients of every registered loss against finite differences (``torch.autograd.gradcheck``, float64)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from yolo_alpha.losses import LOSSES, list_losses, resolve_loss
+from yolo_alpha.losses.geometry import aligned_iou_and_union, aspect_ratio_term
+from yolo_alpha.losses.iou_family import ciou_tradeoff
+from yolo_alpha.losses.terms import IOU_TERMS, safe_pow
+
+CLASSIC = {"iou", "giou", "diou", "ciou"}
+# (alpha, alpha2): α below, at and above 1, and α₂ ≠ α both ways.
+ALPHA_POWERS = [(0.5, 0.5), (1.0, 1.0), (3.0, 3.0), (0.5, 2.0), (3.0, 1.5)]
+
+
+def _settings():
+    for name in list_losses():
+        for iou_term in IOU_TERMS:
+            if name in CLASSIC:
+                yield name, 1.0, 1.0, iou_term
+                continue
+            for alpha, alpha2 in ALPHA_POWERS:
+                yield name, alpha, alpha2, iou_term
+        if name not in CLASSIC:
+            yield name, 0.0, 1.0, "boxcox"  # the −log IoU limit (eq. 2)
+
+
+def _box_pairs(layout: str) -> tuple[torch.Tensor, torch.Tensor]:
+    # Kinks (min/max of coordinates, the clamp of the overlap, a penalty of exactly 0 under a power < 1) break finite
+    # differences, so coordinates stay far from ties: each target is its box shifted by 10-30 % of its size in x
+    # and y with a smaller change of size, so neither box contains the other and the GIoU penalty is > 0.
+    # "disjoint" moves the targets 200 away: IoU 0, every penalty > 0.
+    g = torch.Generator().manual_seed(7)
+    n = 6
+    xy = torch.rand(n, 2, generator=g, dtype=torch.float64) * 50
+    wh = torch.rand(n, 2, generator=g, dtype=torch.float64) * 20 + 5
+    pred = torch.cat((xy, xy + wh), dim=1)
+    sign = torch.where(torch.rand(n, 2, generator=g) < 0.5, -1.0, 1.0).to(torch.float64)
+    shift = sign * wh * (0.1 + 0.2 * torch.rand(n, 2, generator=g, dtype=torch.float64))
+    resize = shift * (torch.rand(n, 2, generator=g, dtype=torch.float64) - 0.5)  # |resize| < |shift| / 2
+    target = pred + torch.cat((shift, shift + resize), dim=1)
+    if layout == "disjoint":
+        target = target + 200
+    return pred, target
+
+
+@pytest.mark.parametrize("layout", ["overlapping", "disjoint"])
+@pytest.mark.parametrize(("name", "alpha", "alpha2", "iou_term"), list(_settings()))
+def test_gradcheck(name, alpha, alpha2, iou_term, layout):
+    spec = resolve_loss(name, alpha, alpha2, iou_term)
+    pred, target = (boxes.requires_grad_() for boxes in _box_pairs(layout))
+    if "ciou" not in name:
+        assert torch.autograd.gradcheck(spec, (pred, target))
+        return
+    # CIoU's β is a constant in backward, so finite differences of the loss itself would also differentiate β.
+    # Freeze β at the evaluation point, gradcheck that function, and require the loss's autograd gradient to be its.
+    with torch.no_grad():
+        beta = ciou_tradeoff(aligned_iou_and_union(pred, target)[0], aspect_ratio_term(pred, target))
+    diou_name = name.replace("ciou", "diou")
+
+    def ciou_with_frozen_beta(p, t):
+        diou = LOSSES[diou_name](p, t, alpha=alpha, alpha2=alpha2, iou_term=IOU_TERMS[iou_term], eps=1e-7)
+        return diou + safe_pow(beta * aspect_ratio_term(p, t), alpha2)
+
+    assert torch.autograd.gradcheck(ciou_with_frozen_beta, (pred, target))
+    torch.testing.assert_close(spec(pred, target), ciou_with_frozen_beta(pred, target), rtol=1e-12, atol=1e-12)
+    expected = torch.autograd.grad(ciou_with_frozen_beta(pred, target).sum(), (pred, target))
+    actual = torch.autograd.grad(spec(pred, target).sum(), (pred, target))
+    torch.testing.assert_close(actual, expected, rtol=1e-10, atol=1e-12)

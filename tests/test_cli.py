@@ -1,0 +1,114 @@
+"""The yolo-alpha command: help, clear errors, and train → val → predict → export with the network blocked."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from yolo_alpha.cli import main, parse_key_values
+from yolo_alpha.losses import list_losses
+
+
+def test_help_lists_verbs_and_keys(capsys):
+    assert main(["help"]) == 0
+    out = capsys.readouterr().out
+    for word in ("train", "val", "predict", "export", "loss=alpha_ciou", "alpha2", "iou_term", "mAP75-95"):
+        assert word in out
+
+
+def test_help_losses_lists_every_registered_loss(capsys):
+    assert main(["help", "losses"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in list_losses())
+
+
+def test_key_values_are_typed_like_ultralytics():
+    assert parse_key_values(["alpha=3", "loss=alpha_ciou", "amp=False", "resume", "name=007"]) == {
+        "alpha": 3,
+        "loss": "alpha_ciou",
+        "amp": False,
+        "resume": True,
+        "name": "007",  # run names stay strings, as in `yolo`
+    }
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["fit"], "unknown verb 'fit'"),
+        (["train", "lr=0.1"], "'lr' is not a valid train key. Did you mean 'lrf' or 'lr0'?"),
+        (["train", "loss=alpha_cio"], "Did you mean 'alpha_ciou'"),
+        (["train", "alpha=-1"], "alpha"),
+        (["train", "alpha=nan"], "alpha"),
+        (["train", "alpha=three"], "alpha"),
+        (["train", "loss=ciou", "alpha=3"], "loss='ciou'"),
+        (["train", "iou_term=cubic"], "iou_term"),
+        (["train", "alpha2=0"], "alpha2"),
+        (["train", "epochs=many"], "epochs"),
+        (["train", "cfg=missing.yaml"], "cfg=missing.yaml: no such file"),
+        (["train", "alpha="], "'alpha=' has no value"),
+        (["train", "lossy"], "'lossy' is not key=value"),
+        (["train", "resume=True"], "resume=True needs model="),
+        (["val", "loss=alpha_ciou", "model=x.pt"], "'loss' is not a valid val key"),
+        (["val"], "val needs model="),
+    ],
+)
+def test_bad_input_is_a_clear_error_naming_the_key(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be created here by a refused command
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("yolo-alpha: error:") and message in err
+    assert "Traceback" not in err and list(tmp_path.iterdir()) == []
+
+
+# Runs the CLI verbs in a fresh Python whose sockets refuse every connection and name lookup and record them.
+NO_NETWORK = """
+import json, socket, sys
+attempts = []
+def refuse(*args, **kwargs):
+    attempts.append(repr(args[:2]))
+    raise OSError("network blocked by the test")
+socket.getaddrinfo = socket.create_connection = refuse
+socket.socket.connect = socket.socket.connect_ex = lambda self, *a: refuse(*a)
+from yolo_alpha.cli import main
+codes = [main(argv) for argv in json.loads(sys.argv[1])]
+print("RESULT", json.dumps({"codes": codes, "attempts": attempts}))
+"""
+
+
+def test_train_val_predict_export_on_the_embedded_data_without_network(tmp_path):
+    runs = tmp_path / "runs"
+    weights = runs / "train" / "weights" / "best.pt"
+    commands = [
+        ["train", "loss=alpha_giou", "alpha=2", "epochs=1", f"project={runs}", "name=train"],
+        ["val", f"model={weights}", f"project={runs}", "name=val"],
+        ["predict", f"model={weights}", f"project={runs}", "name=predict", "imgsz=160"],
+        ["export", f"model={weights}", "format=torchscript", "imgsz=160"],
+        ["export", f"model={weights}", "format=onnx", "imgsz=160"],
+    ]
+    env = {k: v for k, v in os.environ.items() if k not in {"YOLO_OFFLINE", "YOLO_AUTOINSTALL"}}  # ours must set them
+    env["YOLO_CONFIG_DIR"] = str(tmp_path / "fresh_config")  # no fonts yet: they must not be downloaded
+    env["YOLO_ALPHA_CACHE"] = str(tmp_path / "cache")  # the embedded set is generated here on first use
+    done = subprocess.run(
+        [sys.executable, "-c", NO_NETWORK, json.dumps(commands)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(done.stdout.split("RESULT ", 1)[1])
+    assert result["attempts"] == [], f"network was attempted: {result['attempts']}"
+    assert result["codes"] == [0] * len(commands), done.stderr[-4000:]
+    assert "AP95" in done.stdout and "mAP75-95" in done.stdout  # val printed the per-threshold table
+    assert (runs / "val" / "ap_by_iou.csv").exists()
+    assert list((runs / "predict").glob("*.jpg"))  # Ultralytics' bundled sample images, annotated
+    assert weights.with_suffix(".torchscript").exists() and weights.with_suffix(".onnx").exists()
+    assert list((tmp_path / "cache").glob("synthetic-*/data.yaml"))  # trained on the embedded default set
+    assert (tmp_path / "fresh_config" / "Ultralytics" / "Arial.ttf").exists()  # placed, not downloaded
+
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).parent / "yolo-alpha"
+    done = subprocess.run([str(exe), "help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "yolo-alpha" in done.stdout

@@ -1,0 +1,83 @@
+"""Settings files and key checks: cfg/default.yaml, cfg=FILE.yaml and key=value merged in one direction.
+
+Pure Python (no Ultralytics import): the seam passes in the set of Ultralytics' own keys.
+"""
+
+from __future__ import annotations
+
+import difflib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# The keys yolo-alpha adds to Ultralytics' flat namespace; everything about the box loss.
+ALPHA_KEYS = ("loss", "alpha", "alpha2", "iou_term")
+
+
+class ConfigError(ValueError):
+    """A settings file or key=value the user gave is wrong; the message names the key or file."""
+
+
+def packaged_cfg_dir() -> Path:
+    """Return the folder holding default.yaml, voc.yaml, coco.yaml (the repo's cfg/, installed as yolo_alpha.cfg)."""
+    return Path(str(resources.files("yolo_alpha.cfg")))
+
+
+def load_yaml(path: Path, key: str = "cfg") -> dict[str, Any]:
+    """Return the mapping stored in a YAML settings file; ConfigError naming `key` and the file otherwise."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{key}={path}: cannot read the file ({e.strerror})") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{key}={path}: not valid YAML ({e})") from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{key}={path}: expected a mapping of key: value, got {type(data).__name__}")
+    return data
+
+
+def find_cfg_file(value: str | Path) -> Path:
+    """Return the settings file named by cfg=: a path as given, else one shipped in the packaged cfg/ folder."""
+    path = Path(value)
+    if path.is_file():
+        return path
+    shipped = packaged_cfg_dir() / (path.name if path.parent.name == "cfg" or len(path.parts) == 1 else path)
+    if shipped.is_file():
+        return shipped
+    choices = ", ".join(sorted(p.name for p in packaged_cfg_dir().glob("*.yaml")))
+    raise ConfigError(f"cfg={value}: no such file (shipped settings files: {choices})")
+
+
+def default_settings() -> dict[str, Any]:
+    """Return cfg/default.yaml: yolo-alpha's keys plus the Ultralytics keys whose defaults differ here."""
+    return load_yaml(packaged_cfg_dir() / "default.yaml", key="default.yaml")
+
+
+def merge_settings(cli: dict[str, Any], defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return defaults, then the cfg= file, then the command line's keys, each overriding the one before."""
+    cli = dict(cli)
+    file_settings = load_yaml(find_cfg_file(cli.pop("cfg"))) if cli.get("cfg") else {}
+    return {**(default_settings() if defaults is None else defaults), **file_settings, **cli}
+
+
+def check_known_keys(settings: dict[str, Any], valid: set[str] | frozenset[str], where: str) -> None:
+    """Raise ConfigError naming every unknown key, with the closest valid key as a suggestion."""
+    unknown = [k for k in settings if k not in valid]
+    if not unknown:
+        return
+    lines = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, sorted(valid), n=3)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        lines.append(f"'{key}' is not a valid {where} key.{hint}")
+    raise ConfigError("\n".join(lines) + "\nSee 'yolo-alpha help' for yolo-alpha's keys and 'yolo cfg' for Ultralytics'.")
+
+
+def split_alpha_keys(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return (yolo-alpha's loss keys, everything else) from one flat settings dict."""
+    ours = {k: v for k, v in settings.items() if k in ALPHA_KEYS}
+    return ours, {k: v for k, v in settings.items() if k not in ALPHA_KEYS}

@@ -1,0 +1,152 @@
+"""The embedded synthetic detection set: what ``yolo-alpha train`` uses when no ``data=`` is given.
+
+Images hold 1-6 shapes of five classes on textured, cluttered backgrounds, at scales from ~8 px to 60 % of the image
+side, aspect ratios 1:3 to 3:1, some rotated, some blurred, occluding each other; label boxes are the tight boxes of
+each shape's visible pixels (rules in ``synthetic_scene``). The set is written in the Ultralytics YOLO layout and is
+deterministic: image ``i`` of a split depends only on ``(seed, split, i)`` and the generator version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+from yolo_alpha.data.synthetic_scene import render_scene
+from yolo_alpha.data.synthetic_shapes import CLASS_NAMES
+
+__all__ = ["CLASS_NAMES", "GENERATOR_VERSION", "SyntheticSpec", "synthetic_dataset", "write_synthetic_dataset"]
+
+# Bump whenever a change to the generator changes any pixel or label: cached sets are keyed on it.
+GENERATOR_VERSION = 1
+SPLITS = ("train", "val")
+_PNG_OPTIONS = [cv2.IMWRITE_PNG_COMPRESSION, 3]  # fixed, so the bytes do not depend on cv2's default
+
+logger = logging.getLogger("yolo_alpha")
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticSpec:
+    """How many images of which size, from which seed."""
+
+    n_train: int = 320
+    n_val: int = 80
+    imgsz: int = 160
+    seed: int = 0
+
+    def __post_init__(self):
+        minimums = {"n_train": 1, "n_val": 1, "imgsz": 32, "seed": 0}
+        for name, minimum in minimums.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(f"SyntheticSpec.{name} must be an int >= {minimum}, got {value!r}")
+
+    def key(self) -> str:
+        """Return a 12-character hex hash of the fields and ``GENERATOR_VERSION``, stable across runs."""
+        fields = {**dataclasses.asdict(self), "generator_version": GENERATOR_VERSION}
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def write_synthetic_dataset(root: Path, spec: SyntheticSpec = SyntheticSpec()) -> Path:
+    """Return the path of ``root/data.yaml`` after writing the set that ``spec`` describes under ``root``.
+
+    Layout: ``images/{train,val}/NNNNNN.png`` and ``labels/{train,val}/NNNNNN.txt`` (``cls cx cy w h`` per line,
+    normalised, 6 decimals; an image without a visible shape has an empty file). ``root`` must be missing or empty:
+    this function never overwrites files.
+    """
+    root = Path(root)
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise FileExistsError(f"refusing to write the synthetic data set into {root}: it exists and is not empty")
+    for split, count in zip(SPLITS, (spec.n_train, spec.n_val)):
+        image_dir, label_dir = root / "images" / split, root / "labels" / split
+        image_dir.mkdir(parents=True)
+        label_dir.mkdir(parents=True)
+        for index in range(count):
+            image, labels = render_scene(image_rng(spec, split, index), spec.imgsz)
+            if not cv2.imwrite(str(image_dir / f"{index:06d}.png"), image, _PNG_OPTIONS):
+                raise OSError(f"cv2 could not write {image_dir / f'{index:06d}.png'}")
+            (label_dir / f"{index:06d}.txt").write_text(format_labels(labels))
+    return write_data_yaml(root, root)
+
+
+def image_rng(spec: SyntheticSpec, split: str, index: int) -> np.random.Generator:
+    """Return the generator for image ``index`` of ``split``: seeded from (seed, split, index) only."""
+    return np.random.default_rng([spec.seed, SPLITS.index(split), index])
+
+
+def format_labels(labels: np.ndarray) -> str:
+    """Return YOLO label text for float (N, 5) rows ``cls cx cy w h``: one line each, coordinates to 6 decimals."""
+    return "".join(f"{int(c)} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n" for c, cx, cy, w, h in labels)
+
+
+def write_data_yaml(root: Path, dataset_path: Path) -> Path:
+    """Return ``root/data.yaml`` after writing it with ``path: <dataset_path, absolute>`` and the class names.
+
+    ``dataset_path`` differs from ``root`` when a set is written in a temporary directory and then moved.
+    """
+    content = {
+        "path": str(Path(dataset_path).resolve()),
+        "train": "images/train",
+        "val": "images/val",
+        "names": dict(enumerate(CLASS_NAMES)),
+    }
+    yaml_path = Path(root) / "data.yaml"
+    yaml_path.write_text(yaml.safe_dump(content, sort_keys=False))
+    return yaml_path
+
+
+def default_cache_dir() -> Path:
+    """Return ``$YOLO_ALPHA_CACHE`` if set, else ``$XDG_CACHE_HOME/yolo-alpha``, else ``~/.cache/yolo-alpha``."""
+    if os.environ.get("YOLO_ALPHA_CACHE"):
+        return Path(os.environ["YOLO_ALPHA_CACHE"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "yolo-alpha"
+
+
+def synthetic_dataset(spec: SyntheticSpec = SyntheticSpec(), cache_dir: Path | None = None) -> Path:
+    """Return the data.yaml of the cached set ``<cache_dir>/synthetic-<spec.key()>/``, generating it on first use.
+
+    Generation writes into a temporary sibling directory that is renamed into place when complete, so a crash never
+    leaves a partial set under the final name, and concurrent processes each get a complete one: the first rename
+    wins and the others discard their copy.
+    """
+    cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    target = cache_dir / f"synthetic-{spec.key()}"
+    if target.exists():
+        return _finished_yaml(target)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    logger.info(
+        "Generating the synthetic data set (%d train + %d val images, %d px, seed %d) in %s",
+        spec.n_train, spec.n_val, spec.imgsz, spec.seed, target,
+    )  # fmt: skip
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=cache_dir))
+    try:
+        write_synthetic_dataset(staging, spec)
+        write_data_yaml(staging, target)  # its `path:` must name where the set ends up, not the staging directory
+        os.rename(staging, target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not target.exists():
+            raise
+        # Another process renamed its complete copy into place first: use that one.
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return _finished_yaml(target)
+
+
+def _finished_yaml(target: Path) -> Path:
+    """Return ``target/data.yaml``; a directory under the final name without one was not made by this module."""
+    yaml_path = target / "data.yaml"
+    if not yaml_path.is_file():
+        raise FileExistsError(f"{target} exists but holds no data.yaml; delete it to regenerate the synthetic set")
+    return yaml_path

@@ -1,0 +1,243 @@
+"""The IoU loss family and its α-IoU generalisation (He et al., "α-IoU", NeurIPS 2021, eq. 1-4), one function each.
+
+Every loss takes aligned xyxy boxes ``pred`` and ``target`` of shape ``(N, 4)`` and returns the unreduced loss of
+each pair, shape ``(N,)``. The α losses follow eq. (3), ``1 − IoU^α + P^α₂``: the IoU term is chosen by passing
+``iou_term`` (:data:`~.terms.IOU_TERMS`), and every penalty P, which lies in ``[0, 1]``, is raised to α₂ with
+:func:`~.terms.safe_pow`. The classic losses are the α losses at α = α₂ = 1 (eq. 4, left column), not copies.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from yolo_alpha.losses.geometry import (
+    aligned_iou_and_union,
+    aspect_ratio_term,
+    box_width_height,
+    centre_distance_sq,
+    enclosing_box,
+)
+from yolo_alpha.losses.registry import IoUTerm, register
+from yolo_alpha.losses.terms import EPS, power_iou_term, safe_pow
+
+# --- penalty terms P(B, Bgt) of eq. (3), each in [0, 1] ---------------------------------------------------------
+
+
+def giou_penalty(pred: Tensor, target: Tensor, union: Tensor, eps: float = EPS) -> Tensor:
+    """Return GIoU's penalty ``|C ∖ (B ∪ Bgt)| / |C|``, computed as ``(|C| − |B ∪ Bgt|) / (|C| + eps)``, shape (N,).
+
+    Args:
+        pred, target: ``(N, 4)`` xyxy boxes.
+        union: ``(N,)`` the union areas, from :func:`~.geometry.aligned_iou_and_union`.
+        eps: keeps the ratio 0, not 0/0, for two identical zero-area boxes.
+    """
+    enclosing_w, enclosing_h = box_width_height(enclosing_box(pred, target))
+    enclosing_area = enclosing_w * enclosing_h
+    return (enclosing_area - union) / (enclosing_area + eps)
+
+
+def diou_penalty(pred: Tensor, target: Tensor, eps: float = EPS) -> Tensor:
+    """Return DIoU's penalty ``ρ²(b, bgt) / (c² + eps)``, shape ``(N,)``.
+
+    ρ is the distance between the box centres and c the diagonal of the enclosing box C; both centres lie inside C,
+    so the ratio is in ``[0, 1]``.
+    """
+    enclosing_w, enclosing_h = box_width_height(enclosing_box(pred, target))
+    return centre_distance_sq(pred, target) / (enclosing_w**2 + enclosing_h**2 + eps)
+
+
+def ciou_tradeoff(iou: Tensor, v: Tensor, eps: float = EPS) -> Tensor:
+    """Return CIoU's trade-off weight ``β = v / ((1 − IoU) + v + eps)``, shape ``(N,)``, with no gradient.
+
+    β is computed from the unpowered IoU under ``torch.no_grad()`` and so is a constant in backward, as in the
+    original CIoU, torchvision and Ultralytics: CIoU's authors treat it as a weight, not as part of the geometry.
+    ``eps`` keeps β = 0 (not 0/0) for identical boxes, where IoU = 1 and v = 0.
+    """
+    with torch.no_grad():
+        return v / ((1 - iou) + v + eps)
+
+
+# --- α-IoU losses, eq. (3)/(4) -------------------------------------------------------------------------------------
+
+
+def _penalty_power(alpha: float, alpha2: float | None) -> float:
+    # eq. (3) allows α₂ ≠ α; the paper trains with α₂ = α, which is what None means.
+    return alpha if alpha2 is None else alpha2
+
+
+def _alpha_diou_and_iou(
+    pred: Tensor, target: Tensor, alpha: float, alpha2: float | None, iou_term: IoUTerm, eps: float
+) -> tuple[Tensor, Tensor]:
+    # Returns the IoU as well so that alpha_ciou can build on alpha_diou without computing the IoU twice.
+    iou, _ = aligned_iou_and_union(pred, target, eps)
+    loss = iou_term(iou, alpha, eps) + safe_pow(diou_penalty(pred, target, eps), _penalty_power(alpha, alpha2))
+    return loss, iou
+
+
+@register("alpha_iou")
+def alpha_iou_loss(
+    pred: Tensor,
+    target: Tensor,
+    *,
+    alpha: float = 3.0,
+    alpha2: float | None = None,
+    iou_term: IoUTerm = power_iou_term,
+    eps: float = EPS,
+) -> Tensor:
+    """Return the α-IoU loss ``1 − IoU^α`` of each aligned box pair, shape ``(N,)`` (eq. 2/4; eq. 1 with Box-Cox).
+
+    Args:
+        pred: ``(N, 4)`` predicted boxes, xyxy.
+        target: ``(N, 4)`` target boxes, xyxy.
+        alpha: the power α of the IoU term.
+        alpha2: unused (this loss has no penalty term); accepted so that every registered loss has one signature.
+        iou_term: :func:`~.terms.power_iou_term` (``1 − IoU^α``) or :func:`~.terms.boxcox_iou_term`.
+        eps: numerical guard of divisions.
+    """
+    iou, _ = aligned_iou_and_union(pred, target, eps)
+    return iou_term(iou, alpha, eps)
+
+
+@register("alpha_giou")
+def alpha_giou_loss(
+    pred: Tensor,
+    target: Tensor,
+    *,
+    alpha: float = 3.0,
+    alpha2: float | None = None,
+    iou_term: IoUTerm = power_iou_term,
+    eps: float = EPS,
+) -> Tensor:
+    """Return the α-GIoU loss ``1 − IoU^α + (|C ∖ (B ∪ Bgt)| / |C|)^α₂`` of each box pair, shape ``(N,)`` (eq. 3/4).
+
+    C is the smallest box enclosing B and Bgt. Arguments as :func:`alpha_iou_loss`; ``alpha2`` is the penalty's power
+    α₂ of eq. (3), None meaning α.
+    """
+    iou, union = aligned_iou_and_union(pred, target, eps)
+    penalty = giou_penalty(pred, target, union, eps)
+    return iou_term(iou, alpha, eps) + safe_pow(penalty, _penalty_power(alpha, alpha2))
+
+
+@register("alpha_diou")
+def alpha_diou_loss(
+    pred: Tensor,
+    target: Tensor,
+    *,
+    alpha: float = 3.0,
+    alpha2: float | None = None,
+    iou_term: IoUTerm = power_iou_term,
+    eps: float = EPS,
+) -> Tensor:
+    """Return the α-DIoU loss ``1 − IoU^α + (ρ²(b, bgt) / c²)^α₂`` of each box pair, shape ``(N,)`` (eq. 3/4).
+
+    The paper writes the penalty as ρ^(2α)/c^(2α); it is computed as the power of the ratio, which lies in
+    ``[0, 1]``, so large coordinates cannot overflow. Arguments as :func:`alpha_giou_loss`.
+    """
+    loss, _ = _alpha_diou_and_iou(pred, target, alpha, alpha2, iou_term, eps)
+    return loss
+
+
+@register("alpha_ciou")
+def alpha_ciou_loss(
+    pred: Tensor,
+    target: Tensor,
+    *,
+    alpha: float = 3.0,
+    alpha2: float | None = None,
+    iou_term: IoUTerm = power_iou_term,
+    eps: float = EPS,
+) -> Tensor:
+    """Return the α-CIoU loss ``1 − IoU^α + (ρ²/c²)^α₂ + (β·v)^α₂`` of each box pair, shape ``(N,)`` (eq. 3/4).
+
+    ``v = 4/π² · (atan(wgt/hgt) − atan(w/h))²`` (:func:`~.geometry.aspect_ratio_term`) and
+    ``β = v / ((1 − IoU) + v)`` (:func:`ciou_tradeoff`). Gradient stop: β is computed from the unpowered IoU
+    under ``torch.no_grad()`` and held constant in backward, as in the original CIoU, torchvision and Ultralytics;
+    the gradient flows through IoU, ρ²/c² and v only. Arguments as :func:`alpha_giou_loss`.
+    """
+    loss, iou = _alpha_diou_and_iou(pred, target, alpha, alpha2, iou_term, eps)
+    v = aspect_ratio_term(pred, target, eps)
+    return loss + safe_pow(ciou_tradeoff(iou, v, eps) * v, _penalty_power(alpha, alpha2))
+
+
+# --- classic losses: the α losses at α = α₂ = 1 (eq. 4, left column) --------------------------------------------
+
+
+def _require_unit_powers(name: str, alpha: float, alpha2: float | None) -> None:
+    # resolve_loss gives users the friendly error; this only stops a direct call from silently ignoring a power.
+    if alpha != 1 or alpha2 not in (None, 1):
+        raise ValueError(f"{name} is the α = 1 loss; got alpha={alpha!r}, alpha2={alpha2!r} (use alpha_{name})")
+
+
+@register("iou", alpha_form="alpha_iou")
+def iou_loss(
+    pred: Tensor,
+    target: Tensor,
+    *,
+    alpha: float = 1.0,
+    alpha2: float | None = 1.0,
+    iou_term: IoUTerm = power_iou_term,
+    eps: float = EPS,
+) -> Tensor:
+    """Return the IoU loss ``1 − IoU`` of each aligned xyxy box pair, shape ``(N,)``: :func:`alpha_iou_loss` at α = 1.
+
+    ``alpha`` and ``alpha2`` must be 1; they are accepted so that every registered loss has one signature. Both
+    IoU terms agree at α = 1.
+    """
+    _require_unit_powers("iou", alpha, alpha2)
+    return alpha_iou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
+
+
+@register("giou", alpha_form="alpha_giou")
+def giou_loss(
+    pred: Tensor,
+    target: Tensor,
+    *,
+    alpha: float = 1.0,
+    alpha2: float | None = 1.0,
+    iou_term: IoUTerm = power_iou_term,
+    eps: float = EPS,
+) -> Tensor:
+    """Return the GIoU loss ``1 − IoU + |C ∖ (B ∪ Bgt)| / |C|`` per xyxy box pair, shape ``(N,)``: α-GIoU at α = 1.
+
+    Equals ``torchvision.ops.generalized_box_iou_loss``. ``alpha`` and ``alpha2`` must be 1 (see :func:`iou_loss`).
+    """
+    _require_unit_powers("giou", alpha, alpha2)
+    return alpha_giou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
+
+
+@register("diou", alpha_form="alpha_diou")
+def diou_loss(
+    pred: Tensor,
+    target: Tensor,
+    *,
+    alpha: float = 1.0,
+    alpha2: float | None = 1.0,
+    iou_term: IoUTerm = power_iou_term,
+    eps: float = EPS,
+) -> Tensor:
+    """Return the DIoU loss ``1 − IoU + ρ²(b, bgt) / c²`` per xyxy box pair, shape ``(N,)``: α-DIoU at α = 1.
+
+    Equals ``torchvision.ops.distance_box_iou_loss``. ``alpha`` and ``alpha2`` must be 1 (see :func:`iou_loss`).
+    """
+    _require_unit_powers("diou", alpha, alpha2)
+    return alpha_diou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
+
+
+@register("ciou", alpha_form="alpha_ciou")
+def ciou_loss(
+    pred: Tensor,
+    target: Tensor,
+    *,
+    alpha: float = 1.0,
+    alpha2: float | None = 1.0,
+    iou_term: IoUTerm = power_iou_term,
+    eps: float = EPS,
+) -> Tensor:
+    """Return the CIoU loss ``1 − IoU + ρ²/c² + β·v`` per xyxy box pair, shape ``(N,)``: α-CIoU at α = 1.
+
+    β is held constant in backward (see :func:`alpha_ciou_loss`). Equals ``torchvision.ops.complete_box_iou_loss``
+    and ``1 − bbox_iou(..., CIoU=True)`` of Ultralytics. ``alpha`` and ``alpha2`` must be 1 (see :func:`iou_loss`).
+    """
+    _require_unit_powers("ciou", alpha, alpha2)
+    return alpha_ciou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
