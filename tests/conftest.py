@@ -20,7 +20,9 @@ def tiny_data(tmp_path_factory) -> Path:
     """Return the data.yaml of a tiny synthetic detection set (16 train / 8 val images of 64 px)."""
     from yolo_alpha.data.synthetic import SyntheticSpec, write_synthetic_dataset
 
-    return write_synthetic_dataset(tmp_path_factory.mktemp("tiny_synthetic"), SyntheticSpec(n_train=16, n_val=8, imgsz=64))
+    return write_synthetic_dataset(
+        tmp_path_factory.mktemp("tiny_synthetic"), SyntheticSpec(n_train=16, n_val=8, imgsz=64)
+    )
 
 
 @pytest.fixture

@@ -100,7 +100,12 @@ def test_resume_continues_with_the_checkpoints_loss(tiny_train):
     last = Path(tiny_train["project"]) / "train" / "weights" / "last.pt"
     # A loss key given on resume is ignored by Ultralytics' resume rules: the run keeps its own loss.
     resumed = run.train(resume=True, model=str(last), loss="ciou")
-    assert resumed.trainer.loss_spec.as_dict() == {"loss": "alpha_diou", "alpha": 2.5, "alpha2": 2.5, "iou_term": "power"}
+    assert resumed.trainer.loss_spec.as_dict() == {
+        "loss": "alpha_diou",
+        "alpha": 2.5,
+        "alpha2": 2.5,
+        "iou_term": "power",
+    }
     assert resumed.trainer.start_epoch == 1
     rows = (Path(resumed.trainer.save_dir) / "results.csv").read_text().splitlines()
     assert len(rows) == 3  # header + epoch 1 (before the interruption) + epoch 2 (after resume)

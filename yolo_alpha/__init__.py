@@ -13,6 +13,6 @@ os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 
 __version__ = "0.1.0"
 
-from yolo_alpha.losses import box_loss, list_losses  # noqa: E402
+from yolo_alpha.losses import box_loss, list_losses
 
 __all__ = ["__version__", "box_loss", "list_losses"]

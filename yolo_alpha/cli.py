@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     from yolo_alpha import run
     from yolo_alpha.config import ConfigError
     from yolo_alpha.losses import LossConfigError
+    from yolo_alpha.metrics import ap_by_threshold
 
     try:
         settings = parse_key_values(argv[1:])
@@ -93,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             _, table = run.val(**settings)
             print_ap_table(table)
         elif verb == "train":
-            run.train(**settings)
+            model = run.train(**settings)
+            validator = getattr(model.trainer, "validator", None)
+            if validator is not None and len(validator.metrics.box.all_ap):  # best.pt's final validation
+                print_ap_table(ap_by_threshold(validator.metrics.box.all_ap))
         elif verb == "predict":
             run.predict(**settings)
         else:

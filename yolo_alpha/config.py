@@ -74,7 +74,9 @@ def check_known_keys(settings: dict[str, Any], valid: set[str] | frozenset[str],
         close = difflib.get_close_matches(key, sorted(valid), n=3)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         lines.append(f"'{key}' is not a valid {where} key.{hint}")
-    raise ConfigError("\n".join(lines) + "\nSee 'yolo-alpha help' for yolo-alpha's keys and 'yolo cfg' for Ultralytics'.")
+    raise ConfigError(
+        "\n".join(lines) + "\nSee 'yolo-alpha help' for yolo-alpha's keys and 'yolo cfg' for Ultralytics'."
+    )
 
 
 def split_alpha_keys(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -39,7 +39,9 @@ def check_settings(settings: dict[str, Any], mode: str) -> None:
 def _require_model(settings: dict[str, Any], mode: str) -> str:
     model = settings.pop("model", None)
     if not model:
-        raise ConfigError(f"{mode} needs model=<weights .pt or model .yaml>, e.g. model=runs/detect/train/weights/best.pt")
+        raise ConfigError(
+            f"{mode} needs model=<weights .pt or model .yaml>, e.g. model=runs/detect/train/weights/best.pt"
+        )
     return str(model)
 
 

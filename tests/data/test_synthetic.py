@@ -66,9 +66,8 @@ def test_same_spec_writes_identical_bytes_and_another_seed_does_not(tmp_path, ti
             names = [p.name for p in split_files(tiny_root, kind, split)]
             assert names == [p.name for p in split_files(tmp_path / "again", kind, split)]
             for name in names:
-                assert (tiny_root / kind / split / name).read_bytes() == (
-                    tmp_path / "again" / kind / split / name
-                ).read_bytes()
+                again = tmp_path / "again" / kind / split / name
+                assert (tiny_root / kind / split / name).read_bytes() == again.read_bytes()
     differing = [
         p.name
         for p in split_files(tiny_root, "images", "train")
@@ -105,9 +104,7 @@ def test_layout_and_data_yaml(tiny_root):
 
 
 def test_every_label_line_is_a_valid_normalised_box(tiny_root):
-    lines = [
-        line for p in tiny_root.glob("labels/*/*.txt") for line in p.read_text().splitlines()
-    ]  # fmt: skip
+    lines = [line for path in tiny_root.glob("labels/*/*.txt") for line in path.read_text().splitlines()]
     assert lines, "a tiny set without a single object would test nothing"
     for line in lines:
         assert LABEL_LINE.match(line), line

@@ -29,18 +29,27 @@ def _settings():
 
 def _box_pairs(layout: str) -> tuple[torch.Tensor, torch.Tensor]:
     # Kinks (min/max of coordinates, the clamp of the overlap, a penalty of exactly 0 under a power < 1) break finite
-    # differences, so coordinates stay far from ties: each target is its box shifted by 10-30 % of its size in x
-    # and y with a smaller change of size, so neither box contains the other and the GIoU penalty is > 0.
-    # "disjoint" moves the targets 200 away: IoU 0, every penalty > 0.
+    # differences, so coordinates stay far from ties. In x each target is its box shifted by 10-30 % of the width,
+    # resized by less than half that shift: the x-intervals are never nested, so neither box contains the other.
+    # In y the target is 0.3-0.6 or 1.6-3 times as tall, its centre moved by at most 10 %: every y end differs by
+    # >= 10 % of the height, the union is not a box (GIoU penalty > 0), and the aspect ratios differ (CIoU's v
+    # well above 0). "disjoint" moves the targets 200 away: IoU 0, every penalty > 0.
     g = torch.Generator().manual_seed(7)
     n = 6
-    xy = torch.rand(n, 2, generator=g, dtype=torch.float64) * 50
-    wh = torch.rand(n, 2, generator=g, dtype=torch.float64) * 20 + 5
-    pred = torch.cat((xy, xy + wh), dim=1)
-    sign = torch.where(torch.rand(n, 2, generator=g) < 0.5, -1.0, 1.0).to(torch.float64)
-    shift = sign * wh * (0.1 + 0.2 * torch.rand(n, 2, generator=g, dtype=torch.float64))
-    resize = shift * (torch.rand(n, 2, generator=g, dtype=torch.float64) - 0.5)  # |resize| < |shift| / 2
-    target = pred + torch.cat((shift, shift + resize), dim=1)
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return low + (high - low) * torch.rand(n, generator=g, dtype=torch.float64)
+
+    def either_sign(values: torch.Tensor) -> torch.Tensor:
+        return torch.where(torch.rand(n, generator=g) < 0.5, -values, values)
+
+    x, y, w, h = uniform(0, 50), uniform(0, 50), uniform(5, 25), uniform(5, 25)
+    pred = torch.stack((x, y, x + w, y + h), dim=1)
+    shift = either_sign(uniform(0.1, 0.3) * w)
+    resize = shift * uniform(-0.5, 0.5)
+    target_h = h * torch.where(torch.rand(n, generator=g) < 0.5, uniform(0.3, 0.6), uniform(1.6, 3.0))
+    target_y = y + h / 2 + uniform(-0.1, 0.1) * h - target_h / 2
+    target = torch.stack((x + shift, target_y, x + w + shift + resize, target_y + target_h), dim=1)
     if layout == "disjoint":
         target = target + 200
     return pred, target

@@ -62,7 +62,9 @@ def test_ciou_gradient_equals_torchvision_with_beta_held_constant(random_box_pai
 
 
 def _loss(pred, target, name, **settings):
-    return box_loss(torch.tensor([pred], dtype=torch.float64), torch.tensor([target], dtype=torch.float64), name, **settings)
+    return box_loss(
+        torch.tensor([pred], dtype=torch.float64), torch.tensor([target], dtype=torch.float64), name, **settings
+    )
 
 
 def _close(value, expected):

@@ -1,9 +1,10 @@
 """The embedded synthetic detection set: what ``yolo-alpha train`` uses when no ``data=`` is given.
 
-Images hold 1-6 shapes of five classes on textured, cluttered backgrounds, at scales from ~8 px to 60 % of the image
-side, aspect ratios 1:3 to 3:1, some rotated, some blurred, occluding each other; label boxes are the tight boxes of
-each shape's visible pixels (rules in ``synthetic_scene``). The set is written in the Ultralytics YOLO layout and is
-deterministic: image ``i`` of a split depends only on ``(seed, split, i)`` and the generator version.
+Images hold 1-6 shapes of five classes on textured, cluttered backgrounds, with long sides from 12 px to 60 % of the
+image side (short sides down to 6 px), aspect ratios 1:3 to 3:1, some rotated, some blurred, occluding each other;
+label boxes are the tight boxes of each shape's visible pixels (rules in ``synthetic_scene``). The set is written in
+the Ultralytics YOLO layout and is deterministic: image ``i`` of a split depends only on ``(seed, split, i)``, the
+image size and the generator version.
 """
 
 from __future__ import annotations

@@ -179,10 +179,10 @@ def iou_loss(
     iou_term: IoUTerm = power_iou_term,
     eps: float = EPS,
 ) -> Tensor:
-    """Return the IoU loss ``1 − IoU`` of each aligned xyxy box pair, shape ``(N,)``: :func:`alpha_iou_loss` at α = 1.
+    """Return the IoU loss ``1 − IoU`` of each aligned xyxy box pair, shape ``(N,)`` (eq. 4, left; eq. 1 at α = 1).
 
-    ``alpha`` and ``alpha2`` must be 1; they are accepted so that every registered loss has one signature. Both
-    IoU terms agree at α = 1.
+    :func:`alpha_iou_loss` at α = 1; both IoU terms agree there. ``pred``, ``target``: ``(N, 4)`` xyxy boxes.
+    ``alpha`` and ``alpha2`` must be 1; they are accepted so that every registered loss has one signature.
     """
     _require_unit_powers("iou", alpha, alpha2)
     return alpha_iou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
@@ -198,9 +198,10 @@ def giou_loss(
     iou_term: IoUTerm = power_iou_term,
     eps: float = EPS,
 ) -> Tensor:
-    """Return the GIoU loss ``1 − IoU + |C ∖ (B ∪ Bgt)| / |C|`` per xyxy box pair, shape ``(N,)``: α-GIoU at α = 1.
+    """Return the GIoU loss ``1 − IoU + |C ∖ (B ∪ Bgt)| / |C|`` per xyxy box pair, shape ``(N,)`` (eq. 4, left).
 
-    Equals ``torchvision.ops.generalized_box_iou_loss``. ``alpha`` and ``alpha2`` must be 1 (see :func:`iou_loss`).
+    :func:`alpha_giou_loss` at α = α₂ = 1; ``pred``, ``target``: ``(N, 4)`` xyxy boxes. Equals
+    ``torchvision.ops.generalized_box_iou_loss``. ``alpha`` and ``alpha2`` must be 1 (see :func:`iou_loss`).
     """
     _require_unit_powers("giou", alpha, alpha2)
     return alpha_giou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
@@ -216,9 +217,10 @@ def diou_loss(
     iou_term: IoUTerm = power_iou_term,
     eps: float = EPS,
 ) -> Tensor:
-    """Return the DIoU loss ``1 − IoU + ρ²(b, bgt) / c²`` per xyxy box pair, shape ``(N,)``: α-DIoU at α = 1.
+    """Return the DIoU loss ``1 − IoU + ρ²(b, bgt) / c²`` per xyxy box pair, shape ``(N,)`` (eq. 4, left).
 
-    Equals ``torchvision.ops.distance_box_iou_loss``. ``alpha`` and ``alpha2`` must be 1 (see :func:`iou_loss`).
+    :func:`alpha_diou_loss` at α = α₂ = 1; ``pred``, ``target``: ``(N, 4)`` xyxy boxes. Equals
+    ``torchvision.ops.distance_box_iou_loss``. ``alpha`` and ``alpha2`` must be 1 (see :func:`iou_loss`).
     """
     _require_unit_powers("diou", alpha, alpha2)
     return alpha_diou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
@@ -234,10 +236,11 @@ def ciou_loss(
     iou_term: IoUTerm = power_iou_term,
     eps: float = EPS,
 ) -> Tensor:
-    """Return the CIoU loss ``1 − IoU + ρ²/c² + β·v`` per xyxy box pair, shape ``(N,)``: α-CIoU at α = 1.
+    """Return the CIoU loss ``1 − IoU + ρ²/c² + β·v`` per xyxy box pair, shape ``(N,)`` (eq. 4, left).
 
-    β is held constant in backward (see :func:`alpha_ciou_loss`). Equals ``torchvision.ops.complete_box_iou_loss``
-    and ``1 − bbox_iou(..., CIoU=True)`` of Ultralytics. ``alpha`` and ``alpha2`` must be 1 (see :func:`iou_loss`).
+    :func:`alpha_ciou_loss` at α = α₂ = 1; ``pred``, ``target``: ``(N, 4)`` xyxy boxes. β is held constant in
+    backward (see :func:`alpha_ciou_loss`). Equals ``torchvision.ops.complete_box_iou_loss`` and Ultralytics'
+    ``1 − bbox_iou(..., CIoU=True)``. ``alpha`` and ``alpha2`` must be 1 (see :func:`iou_loss`).
     """
     _require_unit_powers("ciou", alpha, alpha2)
     return alpha_ciou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
