@@ -13,6 +13,12 @@ os.environ["YOLO_AUTOINSTALL"] = "False"
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# CI explores the same examples on every run (a red CI must be reproducible); locally, hypothesis explores anew.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

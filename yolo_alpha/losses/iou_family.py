@@ -18,7 +18,7 @@ from yolo_alpha.losses.geometry import (
     centre_distance_sq,
     enclosing_box,
 )
-from yolo_alpha.losses.registry import IoUTerm, register
+from yolo_alpha.losses.registry import IoUTerm, LossFn, register
 from yolo_alpha.losses.terms import EPS, power_iou_term, safe_pow
 
 # --- penalty terms P(B, Bgt) of eq. (3), each in [0, 1] ---------------------------------------------------------
@@ -163,84 +163,62 @@ def alpha_ciou_loss(
 # --- classic losses: the α losses at α = α₂ = 1 (eq. 4, left column) --------------------------------------------
 
 
-def _require_unit_powers(name: str, alpha: float, alpha2: float | None) -> None:
-    # resolve_loss gives users the friendly error; this only stops a direct call from silently ignoring a power.
-    if alpha != 1 or alpha2 not in (None, 1):
-        raise ValueError(f"{name} is the α = 1 loss; got alpha={alpha!r}, alpha2={alpha2!r} (use alpha_{name})")
+def _classic(name: str, alpha_loss: LossFn, doc: str) -> LossFn:
+    """Return, registered as ``name``, the classic loss that is ``alpha_loss`` at α = α₂ = 1, with docstring ``doc``.
+
+    It accepts ``alpha`` and ``alpha2`` so that every registered loss has one signature, and refuses any value but 1:
+    :func:`~.spec.resolve_loss` gives users the friendly error; this stops a direct call from silently ignoring a
+    power. Both IoU terms agree at α = 1.
+    """
+
+    def classic_loss(
+        pred: Tensor,
+        target: Tensor,
+        *,
+        alpha: float = 1.0,
+        alpha2: float | None = 1.0,
+        iou_term: IoUTerm = power_iou_term,
+        eps: float = EPS,
+    ) -> Tensor:
+        if alpha != 1 or alpha2 not in (None, 1):
+            raise ValueError(f"{name} is the α = 1 loss; got alpha={alpha!r}, alpha2={alpha2!r} (use alpha_{name})")
+        return alpha_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
+
+    classic_loss.__name__ = classic_loss.__qualname__ = f"{name}_loss"
+    classic_loss.__doc__ = doc
+    return register(name, alpha_form=f"alpha_{name}")(classic_loss)
 
 
-@register("iou", alpha_form="alpha_iou")
-def iou_loss(
-    pred: Tensor,
-    target: Tensor,
-    *,
-    alpha: float = 1.0,
-    alpha2: float | None = 1.0,
-    iou_term: IoUTerm = power_iou_term,
-    eps: float = EPS,
-) -> Tensor:
+iou_loss = _classic(
+    "iou",
+    alpha_iou_loss,
     """Return the IoU loss ``1 − IoU`` of each aligned xyxy box pair, shape ``(N,)`` (eq. 4, left; eq. 1 at α = 1).
 
-    :func:`alpha_iou_loss` at α = 1; both IoU terms agree there. ``pred``, ``target``: ``(N, 4)`` xyxy boxes.
-    ``alpha`` and ``alpha2`` must be 1; they are accepted so that every registered loss has one signature.
-    """
-    _require_unit_powers("iou", alpha, alpha2)
-    return alpha_iou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
-
-
-@register("giou", alpha_form="alpha_giou")
-def giou_loss(
-    pred: Tensor,
-    target: Tensor,
-    *,
-    alpha: float = 1.0,
-    alpha2: float | None = 1.0,
-    iou_term: IoUTerm = power_iou_term,
-    eps: float = EPS,
-) -> Tensor:
+    :func:`alpha_iou_loss` at α = 1. ``pred``, ``target``: ``(N, 4)`` xyxy boxes; ``alpha``, ``alpha2`` must be 1.
+    """,
+)
+giou_loss = _classic(
+    "giou",
+    alpha_giou_loss,
     """Return the GIoU loss ``1 − IoU + |C ∖ (B ∪ Bgt)| / |C|`` per xyxy box pair, shape ``(N,)`` (eq. 4, left).
 
-    :func:`alpha_giou_loss` at α = α₂ = 1; ``pred``, ``target``: ``(N, 4)`` xyxy boxes. Equals
-    ``torchvision.ops.generalized_box_iou_loss``. ``alpha`` and ``alpha2`` must be 1 (see :func:`iou_loss`).
-    """
-    _require_unit_powers("giou", alpha, alpha2)
-    return alpha_giou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
-
-
-@register("diou", alpha_form="alpha_diou")
-def diou_loss(
-    pred: Tensor,
-    target: Tensor,
-    *,
-    alpha: float = 1.0,
-    alpha2: float | None = 1.0,
-    iou_term: IoUTerm = power_iou_term,
-    eps: float = EPS,
-) -> Tensor:
+    :func:`alpha_giou_loss` at α = α₂ = 1; equals ``torchvision.ops.generalized_box_iou_loss``.
+    """,
+)
+diou_loss = _classic(
+    "diou",
+    alpha_diou_loss,
     """Return the DIoU loss ``1 − IoU + ρ²(b, bgt) / c²`` per xyxy box pair, shape ``(N,)`` (eq. 4, left).
 
-    :func:`alpha_diou_loss` at α = α₂ = 1; ``pred``, ``target``: ``(N, 4)`` xyxy boxes. Equals
-    ``torchvision.ops.distance_box_iou_loss``. ``alpha`` and ``alpha2`` must be 1 (see :func:`iou_loss`).
-    """
-    _require_unit_powers("diou", alpha, alpha2)
-    return alpha_diou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
-
-
-@register("ciou", alpha_form="alpha_ciou")
-def ciou_loss(
-    pred: Tensor,
-    target: Tensor,
-    *,
-    alpha: float = 1.0,
-    alpha2: float | None = 1.0,
-    iou_term: IoUTerm = power_iou_term,
-    eps: float = EPS,
-) -> Tensor:
+    :func:`alpha_diou_loss` at α = α₂ = 1; equals ``torchvision.ops.distance_box_iou_loss``.
+    """,
+)
+ciou_loss = _classic(
+    "ciou",
+    alpha_ciou_loss,
     """Return the CIoU loss ``1 − IoU + ρ²/c² + β·v`` per xyxy box pair, shape ``(N,)`` (eq. 4, left).
 
-    :func:`alpha_ciou_loss` at α = α₂ = 1; ``pred``, ``target``: ``(N, 4)`` xyxy boxes. β is held constant in
-    backward (see :func:`alpha_ciou_loss`). Equals ``torchvision.ops.complete_box_iou_loss`` and Ultralytics'
-    ``1 − bbox_iou(..., CIoU=True)``. ``alpha`` and ``alpha2`` must be 1 (see :func:`iou_loss`).
-    """
-    _require_unit_powers("ciou", alpha, alpha2)
-    return alpha_ciou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
+    :func:`alpha_ciou_loss` at α = α₂ = 1, β held constant in backward; equals
+    ``torchvision.ops.complete_box_iou_loss`` and Ultralytics' ``1 − bbox_iou(..., CIoU=True)``.
+    """,
+)

@@ -55,8 +55,9 @@ def boxcox_iou_term(iou: Tensor, alpha: float, eps: float = EPS) -> Tensor:
     """Return the Box-Cox IoU term ``(1 − IoU^α)/α`` of eq. (1), or ``−log IoU`` for α = 0 (eq. 2), shape ``(N,)``.
 
     Computed as ``−expm1(α·log IoU)/α``, which keeps its precision when α·log IoU is small (α near 0 or IoU near 1),
-    where ``1 − IoU^α`` would cancel. The IoU is clamped to ``>= eps`` inside the log, so disjoint boxes give the
-    finite loss ``−log eps`` (≈ 16.1 for α = 0) with zero gradient instead of inf.
+    where ``1 − IoU^α`` would cancel, and as ``(1 − exp(α·log IoU))/α`` elsewhere, where expm1's backward would not.
+    The IoU is clamped to ``>= eps`` inside the log, so disjoint boxes give the finite loss ``−log eps`` (≈ 16.1 for
+    α = 0) with zero gradient instead of inf.
 
     Args:
         iou: ``(N,)`` IoU of aligned box pairs, in ``[0, 1]``.
@@ -66,7 +67,10 @@ def boxcox_iou_term(iou: Tensor, alpha: float, eps: float = EPS) -> Tensor:
     log_iou = torch.log(iou.clamp(min=eps))
     if alpha == 0:
         return -log_iou
-    return -torch.expm1(alpha * log_iou) / alpha
+    y = alpha * log_iou
+    # expm1 keeps the value precise where y is near 0; but its backward forms exp(y) as expm1(y) + 1, which is 0
+    # once IoU^α < 1e-16 (the true gradient −IoU^(α−1) is tiny but not 0). Away from 0, exp(y) is exact in both.
+    return torch.where(y > -1, -torch.expm1(y), 1 - torch.exp(y)) / alpha
 
 
 IOU_TERMS = {
