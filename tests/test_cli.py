@@ -54,6 +54,8 @@ def test_key_values_are_typed_like_ultralytics():
         (["train", "resume=True"], "resume=True needs model="),
         (["val", "loss=alpha_ciou", "model=x.pt"], "'loss' is not a valid val key"),
         (["val"], "val needs model="),
+        (["val", "model=nope.pt"], "model=nope.pt: no such weights file"),
+        (["train", "data=nope.yaml"], "data=nope.yaml: "),
     ],
 )
 def test_bad_input_is_a_clear_error_naming_the_key(argv, message, capsys, tmp_path, monkeypatch):
@@ -62,6 +64,15 @@ def test_bad_input_is_a_clear_error_naming_the_key(argv, message, capsys, tmp_pa
     err = capsys.readouterr().err
     assert err.startswith("yolo-alpha: error:") and message in err
     assert "Traceback" not in err and list(tmp_path.iterdir()) == []
+
+
+def test_a_data_set_without_its_images_is_refused_before_a_run_folder_exists(tmp_path, capsys):
+    data = tmp_path / "empty.yaml"
+    data.write_text(f"path: {tmp_path / 'nowhere'}\ntrain: images/train\nval: images/val\nnames: {{0: thing}}\n")
+    assert main(["train", f"data={data}", f"project={tmp_path / 'runs'}"]) == 2
+    err = capsys.readouterr().err
+    assert f"data={data}:" in err and "images not found" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
 
 
 # Runs the CLI verbs in a fresh Python whose sockets refuse every connection and name lookup and record them.

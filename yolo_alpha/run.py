@@ -8,9 +8,11 @@ from typing import Any
 
 from ultralytics import YOLO
 from ultralytics.cfg import get_cfg
+from ultralytics.data.utils import check_det_dataset
 from ultralytics.utils import ASSETS, USER_CONFIG_DIR
+from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
 
-from yolo_alpha.config import ConfigError, merge_settings, split_alpha_keys
+from yolo_alpha.config import ConfigError, check_known_keys, merge_settings, split_alpha_keys
 from yolo_alpha.data.synthetic import synthetic_dataset
 from yolo_alpha.metrics import ap_by_threshold
 from yolo_alpha.offline import provide_fonts
@@ -19,7 +21,6 @@ from yolo_alpha.seam import (
     TRAIN_KEYS,
     ULTRALYTICS_KEYS,
     AlphaDetectionTrainer,
-    check_known_keys,
     loss_spec_from,
 )
 
@@ -36,13 +37,38 @@ def check_settings(settings: dict[str, Any], mode: str) -> None:
         loss_spec_from(ours)
 
 
-def _require_model(settings: dict[str, Any], mode: str) -> str:
-    model = settings.pop("model", None)
-    if not model:
+def check_local_files(settings: dict[str, Any]) -> None:
+    """Raise ConfigError for weights or a data set that is neither on disk nor fetchable, before any run folder exists.
+
+    Upstream would otherwise query GitHub for any missing .pt name, and report a missing data set only after it has
+    created the run folder, as a RuntimeError from deep inside the trainer.
+    """
+    model, data = settings.get("model"), settings.get("data")
+    # Official weights (yolo11n.pt, ...) are left to Ultralytics, which downloads them when online.
+    if (
+        isinstance(model, str)
+        and model.endswith(".pt")
+        and not Path(model).exists()
+        and model not in GITHUB_ASSETS_NAMES
+    ):
+        raise ConfigError(f"model={model}: no such weights file")
+    if data not in SYNTHETIC_NAMES and not settings.get("resume"):
+        provide_fonts(USER_CONFIG_DIR)  # the data set check draws nothing, but it looks for the font
+        try:
+            check_det_dataset(str(data))  # downloads VOC/COCO when missing and online, as the trainer would
+        except Exception as e:  # upstream raises FileNotFoundError, SyntaxError, ConnectionError, RuntimeError, ...
+            raise ConfigError(f"data={data}: {str(e).strip()}") from e
+
+
+def prepare(settings: dict[str, Any], mode: str) -> str:
+    """Check keys, values and local files of `settings` (in place); remove and return its model."""
+    check_settings(settings, mode)
+    if not settings.get("model"):
         raise ConfigError(
             f"{mode} needs model=<weights .pt or model .yaml>, e.g. model=runs/detect/train/weights/best.pt"
         )
-    return str(model)
+    check_local_files(settings)
+    return str(settings.pop("model"))
 
 
 def train(**overrides: Any) -> YOLO:
@@ -57,8 +83,7 @@ def train(**overrides: Any) -> YOLO:
             raise ConfigError("resume=True needs model=<run>/weights/last.pt")
     else:
         settings = merge_settings(overrides)
-    check_settings(settings, "train")
-    model = YOLO(_require_model(settings, "train"))
+    model = YOLO(prepare(settings, "train"))
     model.train(trainer=AlphaDetectionTrainer, **settings)
     return model
 
@@ -69,10 +94,9 @@ def val(**overrides: Any) -> tuple[Any, dict[str, float]]:
     The per-threshold table is also written to ``<save_dir>/ap_by_iou.csv``.
     """
     settings = dict(overrides)
-    model = _require_model(settings, "val")
     if "data" in settings and settings["data"] in SYNTHETIC_NAMES:
         settings["data"] = str(synthetic_dataset())
-    check_settings(settings, "val")
+    model = prepare(settings, "val")
     provide_fonts(USER_CONFIG_DIR)
     metrics = YOLO(model).val(**settings)
     table = ap_by_threshold(metrics.box.all_ap)
@@ -86,8 +110,7 @@ def val(**overrides: Any) -> tuple[Any, dict[str, float]]:
 def predict(**overrides: Any) -> list:
     """Run prediction and return Ultralytics' Results list (saved under runs/detect/predict* by default)."""
     settings = {"save": True, "source": ASSETS, **overrides}  # as `yolo predict`: save, bundled sample images
-    model = _require_model(settings, "predict")
-    check_settings(settings, "predict")
+    model = prepare(settings, "predict")
     provide_fonts(USER_CONFIG_DIR)
     return YOLO(model).predict(**settings)
 
@@ -95,6 +118,5 @@ def predict(**overrides: Any) -> list:
 def export(**overrides: Any) -> str:
     """Export weights (format=torchscript, onnx, …) with Ultralytics' exporter; return the exported file's path."""
     settings = dict(overrides)
-    model = _require_model(settings, "export")
-    check_settings(settings, "export")
+    model = prepare(settings, "export")
     return YOLO(model).export(**settings)

@@ -27,7 +27,7 @@ from ultralytics.utils.loss import BboxLoss, E2ELoss, v8DetectionLoss
 from ultralytics.utils.patches import torch_load, torch_save
 from ultralytics.utils.torch_utils import unwrap_model
 
-from yolo_alpha.config import ALPHA_KEYS, ConfigError, check_known_keys, default_settings
+from yolo_alpha.config import ALPHA_KEYS, ConfigError, default_settings
 from yolo_alpha.data.synthetic import synthetic_dataset
 from yolo_alpha.losses import LossSpec, resolve_loss
 from yolo_alpha.offline import provide_fonts
@@ -152,13 +152,3 @@ def record_loss_settings(checkpoint, spec: LossSpec) -> None:
     ckpt = torch_load(checkpoint, map_location="cpu")
     ckpt["train_args"] = {**ckpt.get("train_args", {}), **spec.as_dict()}
     torch_save(ckpt, checkpoint)
-
-
-def check_train_keys(settings: dict[str, Any]) -> None:
-    """Raise ConfigError for any key that is neither an Ultralytics train key nor one of ours."""
-    check_known_keys({k: v for k, v in settings.items() if k != "cfg"}, TRAIN_KEYS, "train")
-
-
-def check_ultralytics_keys(settings: dict[str, Any], mode: str) -> None:
-    """Raise ConfigError for any key Ultralytics does not know (val/predict/export take no loss keys)."""
-    check_known_keys(settings, ULTRALYTICS_KEYS, mode)
