@@ -72,3 +72,11 @@ def test_unknown_key_is_refused_with_a_suggestion():
 def test_split_alpha_keys():
     ours, theirs = split_alpha_keys({"loss": "iou", "alpha": 1, "epochs": 3})
     assert ours == {"loss": "iou", "alpha": 1} and theirs == {"epochs": 3}
+
+
+@pytest.mark.parametrize("name", ["default.yaml", "voc.yaml", "coco.yaml"])
+def test_shipped_model_yaml_builds_offline(name):
+    from ultralytics.nn.tasks import DetectionModel
+
+    model = DetectionModel(load_yaml(packaged_cfg_dir() / name)["model"], nc=20, verbose=False)
+    assert model.model[-1].nc == 20

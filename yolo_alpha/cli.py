@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -57,11 +58,18 @@ def parse_key_values(args: list[str]) -> dict[str, Any]:
 
 
 def loss_help() -> str:
-    """Return one line per registered box loss: its name and the first line of its docstring (the formula)."""
+    """Return one line per registered box loss: name, formula and equation, read from its docstring's first line."""
     from yolo_alpha.losses import LOSSES, list_losses
 
-    lines = [f"  {name:<12} {(LOSSES[name].__doc__ or '').strip().splitlines()[0]}" for name in list_losses()]
-    return "Box losses (key loss=NAME):\n" + "\n".join(lines)
+    lines = []
+    for name in list_losses():
+        first = (LOSSES[name].__doc__ or "").strip().splitlines()[0]
+        formula = re.search(r"``(.+?)``", first)  # docstrings give the formula as ``...`` and end with (eq. N)
+        equation = re.search(r"\((eq\.[^)]*)\)\.?$", first)
+        lines.append(
+            f"  {name:<12} {formula.group(1) if formula else first:<48} {equation.group(1) if equation else ''}"
+        )
+    return "Box losses (key loss=NAME), on xyxy boxes; equations of the α-IoU paper:\n" + "\n".join(lines)
 
 
 def print_ap_table(table: dict[str, float]) -> None:
