@@ -10,6 +10,7 @@ import yaml
 from ultralytics import YOLO
 from ultralytics.utils import DEFAULT_CFG_DICT
 from ultralytics.utils.dist import generate_ddp_file
+from ultralytics.utils.loss import E2ELoss
 from ultralytics.utils.patches import torch_load
 from ultralytics.utils.torch_utils import unwrap_model
 
@@ -86,14 +87,30 @@ def test_best_pt_predicts_and_validates_in_stock_ultralytics_without_yolo_alpha(
     assert "STOCK-OK 1" in done.stdout
 
 
-def test_resume_continues_with_the_checkpoints_loss(tiny_train):
+def our_branches(trainer) -> list:
+    """Return the box criteria of the trained model: one, or the two branches of an end-to-end head."""
+    criterion = unwrap_model(trainer.model).criterion
+    return [criterion.one2many, criterion.one2one] if isinstance(criterion, E2ELoss) else [criterion]
+
+
+@pytest.mark.parametrize("yaml_name", ["yolov5nu.yaml", "yolo11n.yaml", "yolo26n.yaml"])
+def test_every_shipped_detection_family_trains_with_our_loss(tiny_train, yaml_name):
+    model = run.train(**{**tiny_train, "model": yaml_name}, loss="alpha_ciou", alpha=3)
+    assert all(isinstance(b.bbox_loss, AlphaBboxLoss) for b in our_branches(model.trainer))
+    row = (Path(model.trainer.save_dir) / "results.csv").read_text().splitlines()[1].split(",")
+    assert float(row[2]) > 0  # train/box_loss of epoch 1 is a finite positive number
+
+
+@pytest.mark.parametrize("yaml_name", ["yolov8n.yaml", "yolo26n.yaml"])  # yolo26: upstream rebuilds its criterion
+def test_resume_continues_with_the_checkpoints_loss(tiny_train, yaml_name):
     class Interrupted(Exception):
         pass
 
     def interrupt(trainer):
         raise Interrupted  # right after epoch 1's checkpoint is written
 
-    model = YOLO(tiny_train.pop("model"))
+    tiny_train.pop("model")
+    model = YOLO(yaml_name)
     model.add_callback("on_model_save", interrupt)
     with pytest.raises(Interrupted):
         model.train(trainer=AlphaDetectionTrainer, **{**tiny_train, "epochs": 2}, loss="alpha_diou", alpha=2.5)
@@ -107,6 +124,7 @@ def test_resume_continues_with_the_checkpoints_loss(tiny_train):
         "iou_term": "power",
     }
     assert resumed.trainer.start_epoch == 1
+    assert all(b.bbox_loss.spec.loss == "alpha_diou" for b in our_branches(resumed.trainer))
     rows = (Path(resumed.trainer.save_dir) / "results.csv").read_text().splitlines()
     assert len(rows) == 3  # header + epoch 1 (before the interruption) + epoch 2 (after resume)
 
