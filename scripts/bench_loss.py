@@ -20,7 +20,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_OFFLINE", "True")
 
 import torch
 from torchvision.ops import complete_box_iou_loss

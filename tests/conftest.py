@@ -8,7 +8,7 @@ from pathlib import Path
 _SANDBOX = Path(tempfile.mkdtemp(prefix="yolo_alpha_tests_"))
 os.environ["YOLO_CONFIG_DIR"] = str(_SANDBOX / "ultralytics_config")
 os.environ["YOLO_ALPHA_CACHE"] = str(_SANDBOX / "cache")
-os.environ["YOLO_OFFLINE"] = "1"
+os.environ["YOLO_OFFLINE"] = "True"
 os.environ["YOLO_AUTOINSTALL"] = "False"
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -38,3 +38,15 @@ def tiny_train(tiny_data, tmp_path) -> dict:
         data=str(tiny_data), model="yolov8n.yaml", epochs=1, imgsz=64, batch=8, workers=0, device="cpu", seed=0,
         deterministic=True, plots=False, optimizer="SGD", verbose=False, project=str(tmp_path / "runs"), name="train",
     )  # fmt: skip
+
+
+@pytest.fixture
+def model_yaml(request) -> str:
+    """Return the model YAML of an indirect parameter; skip where the installed Ultralytics does not ship it."""
+    from ultralytics.nn.tasks import yaml_model_load
+
+    try:
+        yaml_model_load(request.param)
+    except FileNotFoundError:
+        pytest.skip(f"{request.param} is not shipped by this Ultralytics version")
+    return request.param

@@ -7,11 +7,11 @@ import torch
 from ultralytics.cfg import get_cfg
 from ultralytics.nn.tasks import DetectionModel, SegmentationModel
 from ultralytics.utils import DEFAULT_CFG
-from ultralytics.utils.loss import E2ELoss, v8DetectionLoss
+from ultralytics.utils.loss import v8DetectionLoss
 
 from yolo_alpha.config import ConfigError
 from yolo_alpha.losses import resolve_loss
-from yolo_alpha.seam import AlphaBboxLoss, install_criterion, ultralytics_args
+from yolo_alpha.seam import AlphaBboxLoss, detection_branches, install_criterion, ultralytics_args
 
 # One YAML per family the installed Ultralytics ships (yolov5u, yolov8, yolo11, yolo26 with its end-to-end head).
 MODEL_YAMLS = ["yolov5nu.yaml", "yolov8n.yaml", "yolo11n.yaml", "yolo26n.yaml"]
@@ -45,9 +45,9 @@ def loss_and_grads(model: DetectionModel, batch: dict) -> tuple[torch.Tensor, to
     return loss.detach(), grads
 
 
-@pytest.mark.parametrize("yaml_name", MODEL_YAMLS)
-def test_ciou_alpha1_equals_stock_loss_and_gradients(yaml_name):
-    stock = make_model(yaml_name)
+@pytest.mark.parametrize("model_yaml", MODEL_YAMLS, indirect=True)
+def test_ciou_alpha1_equals_stock_loss_and_gradients(model_yaml):
+    stock = make_model(model_yaml)
     ours = copy.deepcopy(stock)
     install_criterion(ours, resolve_loss("ciou", alpha=1))
     batch = make_batch()
@@ -59,9 +59,9 @@ def test_ciou_alpha1_equals_stock_loss_and_gradients(yaml_name):
     assert (our_grads - stock_grads).norm() <= 1e-5 * stock_grads.norm()
 
 
-@pytest.mark.parametrize("yaml_name", ["yolov8n.yaml", "yolo26n.yaml"])
-def test_alpha_ciou_changes_only_the_box_term(yaml_name):
-    stock = make_model(yaml_name)
+@pytest.mark.parametrize("model_yaml", ["yolov8n.yaml", "yolo26n.yaml", "yolov10n.yaml"], indirect=True)
+def test_alpha_ciou_changes_only_the_box_term(model_yaml):
+    stock = make_model(model_yaml)
     ours = copy.deepcopy(stock)
     install_criterion(ours, resolve_loss("alpha_ciou", alpha=3))
     batch = make_batch()
@@ -71,11 +71,14 @@ def test_alpha_ciou_changes_only_the_box_term(yaml_name):
     torch.testing.assert_close(our_loss[1:], stock_loss[1:])  # cls and DFL: same assignment, same terms
 
 
-def test_criterion_keeps_the_stock_classes_and_assigner():
-    model = make_model("yolo26n.yaml")
+@pytest.mark.parametrize("model_yaml", ["yolo26n.yaml", "yolov10n.yaml"], indirect=True)
+def test_end_to_end_criterion_keeps_the_stock_classes_and_assigner(model_yaml):
+    model = make_model(model_yaml)
     criterion = install_criterion(model, resolve_loss("alpha_giou", alpha=2))
-    assert type(criterion) is E2ELoss and model.criterion is criterion
-    for branch in (criterion.one2many, criterion.one2one):
+    assert type(criterion).__module__ == "ultralytics.utils.loss" and model.criterion is criterion
+    branches = detection_branches(criterion)
+    assert len(branches) == 2  # one-to-many and one-to-one heads both get our box term
+    for branch in branches:
         assert type(branch) is v8DetectionLoss
         assert isinstance(branch.bbox_loss, AlphaBboxLoss) and branch.bbox_loss.spec.alpha == 2
         assert type(branch.assigner).__module__ == "ultralytics.utils.tal"  # label assignment stays upstream's

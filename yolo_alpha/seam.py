@@ -4,8 +4,9 @@ If Ultralytics changes, this file changes. What it touches, and why:
 
 - ``BboxLoss`` → :class:`AlphaBboxLoss`: only the IoU-family term is ours; the DFL / L1 term, the task-aligned
   weights and the normalisation stay upstream's. It is installed into the model's stock criterion
-  (``v8DetectionLoss``, or both branches of ``E2ELoss`` for YOLO26-style heads) via ``model.criterion``. Label
-  assignment keeps Ultralytics' own CIoU-scored task-aligned assigner: ``bbox_iou`` is never patched.
+  (``v8DetectionLoss``, or both branches of the end-to-end loss of YOLO26/YOLOv10-style heads) via
+  ``model.criterion``. Label assignment keeps Ultralytics' own CIoU-scored task-aligned assigner: ``bbox_iou`` is
+  never patched.
 - ``DetectionTrainer`` → :class:`AlphaDetectionTrainer`: accepts our keys on every path that rebuilds a trainer
   (CLI / Python, resume, the DDP worker file), hands the validator Ultralytics-only args, installs the criterion on
   the model before the EMA copy is taken, re-installs it after an end-to-end resume, and writes the resolved loss
@@ -21,9 +22,9 @@ from typing import Any
 
 import torch
 from ultralytics.cfg import DEFAULT_CFG_DICT, cfg2dict
-from ultralytics.models.yolo.detect import DetectionTrainer, DetectionValidator
-from ultralytics.utils import DEFAULT_CFG, RANK, USER_CONFIG_DIR
-from ultralytics.utils.loss import BboxLoss, E2ELoss, v8DetectionLoss
+from ultralytics.models.yolo.detect import DetectionTrainer
+from ultralytics.utils import DEFAULT_CFG, RANK, USER_CONFIG_DIR, IterableSimpleNamespace
+from ultralytics.utils.loss import BboxLoss, v8DetectionLoss
 from ultralytics.utils.patches import torch_load, torch_save
 from ultralytics.utils.torch_utils import unwrap_model
 
@@ -55,25 +56,32 @@ class AlphaBboxLoss(BboxLoss):
         target_scores: torch.Tensor,
         target_scores_sum: torch.Tensor,
         fg_mask: torch.Tensor,
-        imgsz: torch.Tensor,
-        stride: torch.Tensor,
+        *rest: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return (box loss, DFL or L1 loss), each a weighted sum over foreground anchors / target_scores_sum."""
+        """Return (box loss, DFL or L1 loss), each a weighted sum over foreground anchors / target_scores_sum.
+
+        ``rest`` is what this Ultralytics version passes beyond the first seven arguments (8.4: imgsz, stride).
+        """
         # Upstream computes the DFL/L1 term (kept verbatim by calling it) plus a stock CIoU term that we discard:
         # on the ~10³ foreground pairs of a batch that costs microseconds, and it spares us a copy of the DFL code.
         _, loss_dfl = super().forward(
-            pred_dist, pred_bboxes, anchor_points, target_bboxes, target_scores, target_scores_sum, fg_mask, imgsz,
-            stride,
-        )  # fmt: skip
+            pred_dist, pred_bboxes, anchor_points, target_bboxes, target_scores, target_scores_sum, fg_mask, *rest
+        )
         fg = fg_mask.nonzero(as_tuple=True)
         weight = target_scores[fg].sum(-1)  # task-aligned weight of each positive, as upstream
         per_box = self.spec(pred_bboxes[fg], target_bboxes[fg])
         return (per_box * weight).sum() / target_scores_sum, loss_dfl
 
 
+def detection_branches(criterion: Any) -> tuple:
+    """Return the v8DetectionLoss objects inside a criterion: itself, or both branches of an end-to-end loss."""
+    # End-to-end heads (YOLO26's E2ELoss in 8.4, YOLOv10's E2EDetectLoss in 8.3) hold one2many and one2one.
+    return (criterion.one2many, criterion.one2one) if hasattr(criterion, "one2one") else (criterion,)
+
+
 def install_box_loss(criterion: Any, spec: LossSpec) -> Any:
-    """Return `criterion` (a stock v8DetectionLoss or E2ELoss) with its box term replaced by `spec`, in place."""
-    branches = (criterion.one2many, criterion.one2one) if isinstance(criterion, E2ELoss) else (criterion,)
+    """Return `criterion` (a stock v8DetectionLoss or end-to-end loss) with its box term set to `spec`, in place."""
+    branches = detection_branches(criterion)
     for branch in branches:
         if type(branch) is not v8DetectionLoss:
             raise ConfigError(
@@ -133,10 +141,12 @@ class AlphaDetectionTrainer(DetectionTrainer):
             install_box_loss(criterion, self.loss_spec)  # keeps the o2m/o2o schedule upstream just restored
 
     def get_validator(self):
-        """Return Ultralytics' DetectionValidator given only Ultralytics' args."""
-        return DetectionValidator(
-            self.test_loader, save_dir=self.save_dir, args=ultralytics_args(self.args), _callbacks=self.callbacks
-        )
+        """Return upstream's validator, built while self.args holds only Ultralytics' keys (it re-checks them)."""
+        args, self.args = self.args, IterableSimpleNamespace(**ultralytics_args(self.args))
+        try:
+            return super().get_validator()  # upstream's, so version-specific setup (8.3 sets loss_names) is kept
+        finally:
+            self.args = args
 
     def final_eval(self):
         """Finish as upstream, then write the loss settings back into last.pt/best.pt train_args."""

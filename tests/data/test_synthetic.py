@@ -1,10 +1,6 @@
 """The embedded synthetic detection set: determinism, valid YOLO labels, variety, the visible-box rule, the cache,
 and that Ultralytics loads what it writes."""
 
-import os
-
-os.environ["YOLO_OFFLINE"] = "1"  # before anything imports ultralytics: no network probes at import
-
 import re
 from pathlib import Path
 
