@@ -6,6 +6,8 @@
    ``complete_box_iou_loss`` on N random box pairs.
 2. One training step (forward, loss, backward) of yolov8n on the same batch with the stock criterion vs ours
    (α-CIoU, α = 3). Goal: ratio ≤ 1.05.
+3. The training data set (Ultralytics' loader with its augmentations) on the embedded synthetic set, clean vs with
+   noisy boxes (noise_eta = 0.2): images/s. Goal: noisy/clean ≥ 0.98.
 
 Candidates are interleaved within each repeat and the median is reported, so a noisy shared machine affects all
 of them alike. Prints a Markdown table.
@@ -104,6 +106,32 @@ def training_step_candidates(batch_size: int, imgsz: int) -> dict[str, Callable[
     return {name: step(model) for name, model in models.items()}
 
 
+def loader_candidates(n_images: int) -> dict[str, Callable[[], None]]:
+    """Return closures that load and augment n training images of the synthetic set, clean and noisy (η = 0.2)."""
+    from ultralytics.data import build_yolo_dataset
+    from ultralytics.data.utils import check_det_dataset
+
+    from yolo_alpha.data.noise import list_images, noisy_train_split
+    from yolo_alpha.data.synthetic import synthetic_dataset
+
+    data = check_det_dataset(str(synthetic_dataset()))
+    args = get_cfg(DEFAULT_CFG, {"imgsz": 160})
+    noisy = noisy_train_split(list_images(data["train"]), eta=0.2, seed=0)
+    datasets = {
+        "clean labels": build_yolo_dataset(args, data["train"], 16, data, mode="train"),
+        "noisy labels (noise_eta=0.2)": build_yolo_dataset(args, str(noisy.image_list), 16, data, mode="train"),
+    }
+
+    def load(dataset):
+        def run():
+            for i in range(n_images):
+                dataset[i]  # read, mosaic and the other train-time augmentations, as the loader does per item
+
+        return run
+
+    return {name: load(dataset) for name, dataset in datasets.items()}
+
+
 def table(title: str, medians: dict[str, float], baseline: str) -> str:
     """Return a Markdown table of median times and their ratio to `baseline`."""
     rows = [f"\n**{title}**\n", "| implementation | median | ratio to " + baseline + " |", "|---|---:|---:|"]
@@ -134,6 +162,15 @@ def main() -> None:
     )
     ratio = medians["yolo-alpha criterion (alpha_ciou)"] / medians["stock ultralytics criterion"]
     print(f"\ntraining-step ratio {ratio:.3f} (goal ≤ 1.05): {'met' if ratio <= 1.05 else 'NOT met'}")
+
+    n = 64
+    medians = interleaved_medians(loader_candidates(n), args.repeats)
+    print(f"\n**Training data set, {n} images with augmentation (images/s)**\n")
+    print("| labels | images/s |\n|---|---:|")
+    for name, t in medians.items():
+        print(f"| {name} | {n / t:.0f} |")
+    speed = medians["clean labels"] / medians["noisy labels (noise_eta=0.2)"]
+    print(f"\nnoisy/clean loader speed {speed:.3f} (goal ≥ 0.98): {'met' if speed >= 0.98 else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ os.environ["YOLO_AUTOINSTALL"] = "False"
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
+import ultralytics  # noqa: E402, F401  (imported here so its logger binds the real stdout, not one test's capsys)
 from hypothesis import settings  # noqa: E402
 
 # CI explores the same examples on every run (a red CI must be reproducible); locally, hypothesis explores anew.

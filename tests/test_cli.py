@@ -47,6 +47,9 @@ def test_key_values_are_typed_like_ultralytics():
         (["train", "loss=ciou", "alpha=3"], "loss='ciou'"),
         (["train", "iou_term=cubic"], "iou_term"),
         (["train", "alpha2=0"], "alpha2"),
+        (["train", "noise_eta=1"], "noise_eta must be a number in [0, 1)"),
+        (["train", "noise_seed=-2"], "noise_seed must be an integer"),
+        (["train", "noise_mean_iou=0.5"], "'noise_mean_iou' is not a valid train key"),
         (["train", "epochs=many"], "epochs"),
         (["train", "cfg=missing.yaml"], "cfg=missing.yaml: no such file"),
         (["train", "alpha="], "'alpha=' has no value"),
@@ -124,3 +127,41 @@ def test_console_script_is_installed():
     exe = Path(sys.executable).parent / "yolo-alpha"
     done = subprocess.run([str(exe), "help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "yolo-alpha" in done.stdout
+
+
+def test_data_coco_converts_a_local_json_and_refuses_to_overwrite(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    (tmp_path / "imgs").mkdir()
+    cv2.imwrite(str(tmp_path / "imgs" / "a.jpg"), np.zeros((40, 80, 3), np.uint8))
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 80, "height": 40}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 5, "bbox": [10, 20, 40, 10], "iscrowd": 0}],
+        "categories": [{"id": 5, "name": "kite"}],
+    }
+    (tmp_path / "instances_val.json").write_text(json.dumps(coco))
+    argv = ["data", "coco", f"json={tmp_path / 'instances_val.json'}", f"images={tmp_path / 'imgs'}"]
+    assert main([*argv, f"out={tmp_path / 'yolo'}"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(tmp_path / "yolo" / "data.yaml")
+    # top-left (10, 20), 40 × 10 px in an 80 × 40 image: centre (30/80, 25/40), size (40/80, 10/40)
+    label = (tmp_path / "yolo" / "labels" / "val" / "a.txt").read_text().split()
+    assert [float(v) for v in label] == pytest.approx([0, 30 / 80, 25 / 40, 40 / 80, 10 / 40])
+    assert main([*argv, f"out={tmp_path / 'yolo'}"]) == 2  # the existing output is never overwritten
+    assert "yolo" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["data", "pascal"], "choose one of voc, coco"),
+        (["data", "voc", "out=x"], "needs root=..."),
+        (["data", "voc", "root=/nonexistent", "out=x"], "/nonexistent"),
+        (["data", "coco", "json=a.json", "images=i", "out=o", "fmt=1"], "'fmt' is not a valid data coco key"),
+    ],
+)
+def test_data_verb_errors_name_the_problem(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

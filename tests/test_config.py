@@ -6,8 +6,10 @@ from ultralytics.cfg import DEFAULT_CFG_DICT
 
 from yolo_alpha.config import (
     ALPHA_KEYS,
+    LOSS_KEYS,
     ConfigError,
     check_known_keys,
+    check_noise_keys,
     default_settings,
     find_cfg_file,
     load_yaml,
@@ -20,7 +22,7 @@ from yolo_alpha.losses import resolve_loss
 
 def test_default_yaml_is_the_papers_choice():
     defaults = default_settings()
-    spec = resolve_loss(**{k: defaults[k] for k in ALPHA_KEYS})
+    spec = resolve_loss(**{k: defaults[k] for k in LOSS_KEYS})
     assert (spec.loss, spec.alpha, spec.alpha2, spec.iou_term) == ("alpha_ciou", 3.0, 3.0, "power")
 
 
@@ -67,6 +69,17 @@ def test_unknown_key_is_refused_with_a_suggestion():
         check_known_keys({"lr": 0.1, "alpah": 3}, set(DEFAULT_CFG_DICT) | set(ALPHA_KEYS), "train")
     assert "'lr' is not a valid train key" in str(e.value) and "'lr0'" in str(e.value)
     assert "'alpah'" in str(e.value) and "'alpha'" in str(e.value)
+
+
+def test_noise_defaults_are_off_and_bad_values_name_the_key():
+    assert check_noise_keys(default_settings()) == (0.0, 0)
+    assert check_noise_keys({"noise_eta": 0.3, "noise_seed": 7}) == (0.3, 7)
+    for bad in (1.0, -0.1, float("nan"), "0.1", True):
+        with pytest.raises(ConfigError, match="noise_eta must be a number in"):
+            check_noise_keys({"noise_eta": bad})
+    for bad in (-1, 1.5, "3", False):
+        with pytest.raises(ConfigError, match="noise_seed must be an integer"):
+            check_noise_keys({"noise_seed": bad})
 
 
 def test_split_alpha_keys():

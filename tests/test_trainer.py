@@ -5,6 +5,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from ultralytics import YOLO
@@ -151,3 +152,33 @@ def test_trainer_refuses_a_bad_loss_before_creating_a_run(tiny_train, tmp_path):
     with pytest.raises(LossConfigError, match="alpha"):
         AlphaDetectionTrainer(overrides={**tiny_train, "loss": "alpha_ciou", "alpha": -1})
     assert not (Path(tiny_train["project"]) / "train").exists()
+
+
+def label_bytes(data_yaml: Path) -> dict[str, bytes]:
+    """Return every label file of a data set (relative path -> bytes), to prove nothing was written to them."""
+    return {str(p.relative_to(data_yaml.parent)): p.read_bytes() for p in sorted(data_yaml.parent.rglob("*.txt"))}
+
+
+def test_noisy_training_reads_the_noisy_view_records_it_and_leaves_labels_alone(tiny_data, tiny_train):
+    before = label_bytes(tiny_data)
+    runs = [
+        run.train(**{**tiny_train, "name": name}, loss=loss, noise_eta=0.2, noise_seed=3)
+        for name, loss in (("noisy_ciou", "ciou"), ("noisy_alpha", "alpha_ciou"))
+    ]
+    assert label_bytes(tiny_data) == before  # the user's label files are never written
+    trainers = [model.trainer for model in runs]
+    # Both losses train on exactly the same noisy labels; validation stays on the clean split.
+    assert trainers[0].data["train"] == trainers[1].data["train"] and "noisy-" in trainers[0].data["train"]
+    assert trainers[0].data["val"] == str(tiny_data.parent / "images" / "val")
+    args = yaml.safe_load((Path(trainers[0].save_dir) / "args.yaml").read_text())
+    assert (args["noise_eta"], args["noise_seed"]) == (0.2, 3) and 0 < args["noise_mean_iou"] < 1
+    ckpt = torch_load(Path(trainers[0].save_dir) / "weights" / "last.pt", map_location="cpu")
+    assert ckpt["train_args"]["noise_mean_iou"] == args["noise_mean_iou"]
+    # The training loader's labels are the noisy ones, not the clean files.
+    label = next(lb for lb in trainers[0].train_loader.dataset.labels if len(lb["cls"]))
+    noisy_file = Path(label["im_file"].replace("/images/", "/labels/")).with_suffix(".txt")
+    clean_file = f"labels/train/{Path(label['im_file']).resolve().stem}.txt"  # the view's images link to the originals
+    noisy_boxes = [line.split()[1:] for line in noisy_file.read_text().splitlines()]
+    clean_boxes = [line.split()[1:] for line in before[clean_file].decode().splitlines()]
+    assert noisy_boxes != clean_boxes and len(noisy_boxes) == len(clean_boxes)
+    np.testing.assert_allclose(label["bboxes"], np.array(noisy_boxes, dtype=float), atol=1e-6)

@@ -16,6 +16,9 @@ Verbs:
   val      validate weights; prints AP at IoU 0.50, 0.55 … 0.95, mAP50-95 and mAP75-95
   predict  run a model on images (source=..., default: Ultralytics' sample images)
   export   export weights (format=torchscript | onnx | any Ultralytics format)
+  data     convert a local data set to the YOLO layout (never touching the source):
+             yolo-alpha data voc root=VOCdevkit_parent out=DIR    (train 07+12 trainval, val 07 test)
+             yolo-alpha data coco json=instances_val2017.json images=DIR out=DIR [split=NAME]
   help     this text; `yolo-alpha help losses` lists the box losses with their formulas
 
 Examples:
@@ -30,10 +33,13 @@ yolo-alpha's keys (defaults in cfg/default.yaml; every Ultralytics train key is 
   alpha=null        power α of eq. (3)/(4); null = 3 for alpha_* losses, 1 for the classic ones
   alpha2=null       power α₂ of the penalty term (eq. 3); null = alpha
   iou_term=power    power: 1 − IoU^α (eq. 2) | boxcox: (1 − IoU^α)/α (eq. 1; alpha=0 gives −log IoU)
+  noise_eta=0.0     η in [0, 1): train on noisy boxes (paper section 4.3); validation labels stay clean
+  noise_seed=0      seed of the noisy boxes: same (data, noise_eta, noise_seed), same noisy labels
   data=synthetic    the embedded synthetic set (default), or any Ultralytics data YAML (VOC.yaml, coco.yaml, ...)
 """
 
-VERBS = ("train", "val", "predict", "export")
+VERBS = ("train", "val", "predict", "export", "data")
+CONVERTERS = {"voc": {"root", "out"}, "coco": {"json", "images", "out", "split"}}  # keys each converter takes
 
 
 def parse_key_values(args: list[str]) -> dict[str, Any]:
@@ -80,6 +86,26 @@ def print_ap_table(table: dict[str, float]) -> None:
     print(format_ap_table(table))
 
 
+def convert_data(kind: str, settings: dict[str, Any]) -> str:
+    """Return the data.yaml written by the `data` verb's converter `kind` (voc or coco) from its key=value settings."""
+    from yolo_alpha.config import ConfigError, check_known_keys
+    from yolo_alpha.data import convert
+
+    if kind not in CONVERTERS:
+        raise ConfigError(f"'yolo-alpha data {kind}': choose one of {', '.join(CONVERTERS)}")
+    check_known_keys(settings, CONVERTERS[kind], f"data {kind}")
+    required = CONVERTERS[kind] - {"split"}
+    if missing := sorted(required - set(settings)):
+        raise ConfigError(f"'yolo-alpha data {kind}' needs {' '.join(k + '=...' for k in missing)}")
+    paths = {k: str(v) for k, v in settings.items()}
+    try:
+        if kind == "voc":
+            return str(convert.convert_voc(paths["root"], paths["out"]))
+        return str(convert.convert_coco(paths["json"], paths["images"], paths["out"], split=paths.get("split")))
+    except ValueError as e:  # a malformed annotation file: the converter's message names it
+        raise ConfigError(str(e)) from e
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the `yolo-alpha` command; return the process exit code (2 for a usage or settings error)."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -97,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     from yolo_alpha.metrics import ap_by_threshold
 
     try:
+        if verb == "data":
+            print(convert_data(argv[1] if len(argv) > 1 else "", parse_key_values(argv[2:])))
+            return 0
         settings = parse_key_values(argv[1:])
         if verb == "val":
             _, table = run.val(**settings)
@@ -110,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             run.predict(**settings)
         else:
             print(run.export(**settings))
-    except (ConfigError, LossConfigError, FileNotFoundError) as e:
+    except (ConfigError, LossConfigError, FileNotFoundError, FileExistsError) as e:
         print(f"yolo-alpha: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -12,8 +12,12 @@ from typing import Any
 
 import yaml
 
-# The keys yolo-alpha adds to Ultralytics' flat namespace; everything about the box loss.
-ALPHA_KEYS = ("loss", "alpha", "alpha2", "iou_term")
+# The keys yolo-alpha adds to Ultralytics' flat namespace: the box loss, and the noisy-box training set.
+LOSS_KEYS = ("loss", "alpha", "alpha2", "iou_term")
+NOISE_KEYS = ("noise_eta", "noise_seed")
+ALPHA_KEYS = LOSS_KEYS + NOISE_KEYS
+# Written into a run's args by yolo-alpha (never set by the user): the measured effect of the noise.
+RECORDED_KEYS = ("noise_mean_iou",)
 
 
 class ConfigError(ValueError):
@@ -77,6 +81,16 @@ def check_known_keys(settings: dict[str, Any], valid: set[str] | frozenset[str],
     raise ConfigError(
         "\n".join(lines) + "\nSee 'yolo-alpha help' for yolo-alpha's keys and 'yolo cfg' for Ultralytics'."
     )
+
+
+def check_noise_keys(settings: dict[str, Any]) -> tuple[float, int]:
+    """Return (noise_eta, noise_seed) from settings (defaults 0, 0); ConfigError naming the key when invalid."""
+    eta, seed = settings.get("noise_eta", 0.0), settings.get("noise_seed", 0)
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0 <= eta < 1:  # NaN fails 0 <= eta
+        raise ConfigError(f"noise_eta must be a number in [0, 1) (the paper's η, e.g. 0.1, 0.2, 0.3), got {eta!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"noise_seed must be an integer >= 0, got {seed!r}")
+    return float(eta), seed
 
 
 def split_alpha_keys(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

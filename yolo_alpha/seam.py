@@ -23,18 +23,26 @@ from typing import Any
 import torch
 from ultralytics.cfg import DEFAULT_CFG_DICT, cfg2dict
 from ultralytics.models.yolo.detect import DetectionTrainer
-from ultralytics.utils import DEFAULT_CFG, RANK, USER_CONFIG_DIR, IterableSimpleNamespace
+from ultralytics.utils import DEFAULT_CFG, RANK, USER_CONFIG_DIR, YAML, IterableSimpleNamespace
 from ultralytics.utils.loss import BboxLoss, v8DetectionLoss
 from ultralytics.utils.patches import torch_load, torch_save
 from ultralytics.utils.torch_utils import unwrap_model
 
-from yolo_alpha.config import ALPHA_KEYS, ConfigError, default_settings
+from yolo_alpha.config import (
+    ALPHA_KEYS,
+    LOSS_KEYS,
+    RECORDED_KEYS,
+    ConfigError,
+    check_noise_keys,
+    default_settings,
+)
 from yolo_alpha.data.synthetic import synthetic_dataset
 from yolo_alpha.losses import LossSpec, resolve_loss
 from yolo_alpha.offline import provide_fonts
 
-# Our keys' defaults as the trainer sees them (alpha/alpha2 None = resolved per loss by resolve_loss).
-ALPHA_DEFAULTS = {k: default_settings().get(k) for k in ALPHA_KEYS}
+# Our keys' defaults as the trainer sees them (alpha/alpha2 None = resolved per loss by resolve_loss); recorded keys
+# are accepted too, because a resumed run and a DDP worker rebuild the trainer from a run's full args.
+ALPHA_DEFAULTS = {**{k: default_settings().get(k) for k in ALPHA_KEYS}, **dict.fromkeys(RECORDED_KEYS)}
 ULTRALYTICS_KEYS = frozenset(DEFAULT_CFG_DICT)
 TRAIN_KEYS = ULTRALYTICS_KEYS | set(ALPHA_KEYS)
 SYNTHETIC_NAMES = (None, "", "synthetic")
@@ -101,12 +109,12 @@ def install_criterion(model: torch.nn.Module, spec: LossSpec) -> Any:
 
 def loss_spec_from(settings: dict[str, Any]) -> LossSpec:
     """Return the validated loss settings of a flat settings dict (missing keys take cfg/default.yaml's)."""
-    return resolve_loss(**{k: settings.get(k, ALPHA_DEFAULTS[k]) for k in ALPHA_KEYS})
+    return resolve_loss(**{k: settings.get(k, ALPHA_DEFAULTS[k]) for k in LOSS_KEYS})
 
 
 def ultralytics_args(args: Any) -> dict[str, Any]:
     """Return the trainer's args without our keys: Ultralytics' validator re-checks them against its own."""
-    return {k: v for k, v in vars(args).items() if k not in ALPHA_KEYS}
+    return {k: v for k, v in vars(args).items() if k not in ALPHA_DEFAULTS}
 
 
 class AlphaDetectionTrainer(DetectionTrainer):
@@ -118,6 +126,7 @@ class AlphaDetectionTrainer(DetectionTrainer):
             if overrides.get("data") in SYNTHETIC_NAMES:
                 overrides["data"] = str(synthetic_dataset())
             overrides.update(loss_spec_from(overrides).as_dict())  # fail fast, and record resolved values
+            check_noise_keys(overrides)
         provide_fonts(USER_CONFIG_DIR)
         # Our keys join the base cfg so that Ultralytics' key check accepts them; the DDP worker passes
         # DEFAULT_CFG_DICT here, so they are added whatever `cfg` is.
@@ -127,6 +136,20 @@ class AlphaDetectionTrainer(DetectionTrainer):
             # Upstream keeps one core free for loader workers (cpu_count − 1 threads) yet trains on the CPU with
             # workers=0, so on a 2-core machine half the CPU idles; all cores (at most 8, as upstream) are faster.
             torch.set_num_threads(min(8, os.cpu_count() or 1))
+
+    def get_dataset(self):
+        """Return upstream's data dict; with noise_eta > 0 its train split is the noisy view (val stays clean)."""
+        data = super().get_dataset()
+        eta, seed = check_noise_keys(vars(self.args))
+        if eta > 0:
+            from yolo_alpha.data.noise import list_images, noisy_train_split
+
+            noisy = noisy_train_split(list_images(data["train"]), eta, seed)
+            data["train"] = str(noisy.image_list)  # symlinked images + noisy label files; the user's files untouched
+            self.args.noise_mean_iou = noisy.mean_iou
+            if RANK in {-1, 0}:  # upstream saved args.yaml before the data set was known: add the measured noise
+                YAML.save(self.save_dir / "args.yaml", vars(self.args))
+        return data
 
     def set_model_attributes(self):
         """Set nc/names/args as upstream, then put our criterion on the model before the EMA copies it."""
@@ -149,16 +172,17 @@ class AlphaDetectionTrainer(DetectionTrainer):
             self.args = args
 
     def final_eval(self):
-        """Finish as upstream, then write the loss settings back into last.pt/best.pt train_args."""
+        """Finish as upstream, then write our settings back into last.pt/best.pt train_args."""
         super().final_eval()
         if RANK in {-1, 0}:
+            ours = {k: getattr(self.args, k, None) for k in ALPHA_DEFAULTS}
             for f in (self.last, self.best):
                 if f.exists():
-                    record_loss_settings(f, self.loss_spec)
+                    record_settings(f, ours)
 
 
-def record_loss_settings(checkpoint, spec: LossSpec) -> None:
-    """Add the loss settings to a checkpoint's train_args (plain values only, so stock Ultralytics still loads it)."""
+def record_settings(checkpoint, settings: dict[str, Any]) -> None:
+    """Add our settings to a checkpoint's train_args (plain values only, so stock Ultralytics still loads it)."""
     ckpt = torch_load(checkpoint, map_location="cpu")
-    ckpt["train_args"] = {**ckpt.get("train_args", {}), **spec.as_dict()}
+    ckpt["train_args"] = {**ckpt.get("train_args", {}), **settings}
     torch_save(ckpt, checkpoint)
