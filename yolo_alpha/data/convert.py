@@ -246,24 +246,24 @@ def write_coco_labels(data: dict, class_index: dict[int, int], label_dir: Path) 
     from ultralytics.data.converter import convert_coco as ultralytics_convert_coco
 
     annotations = [{**a, "category_id": class_index[a["category_id"]] + 1} for a in data["annotations"]]
+    # Flat stand-in names: Ultralytics 8.3 does not create the sub-folders of a file_name like "sub/b.jpg".
+    images = [{**image, "file_name": f"{i:08d}.jpg"} for i, image in enumerate(data["images"])]
     staging = Path(tempfile.mkdtemp(prefix=".coco-staging-", dir=label_dir.parent.parent))
     try:
         (staging / "json").mkdir()
-        (staging / "json" / "split.json").write_text(json.dumps({"images": data["images"], "annotations": annotations}))
+        (staging / "json" / "split.json").write_text(json.dumps({"images": images, "annotations": annotations}))
         ultralytics_convert_coco(str(staging / "json"), str(staging / "converted"), use_segments=False, cls91to80=False)
         converted = staging / "converted" / "labels" / "split"  # Ultralytics names the folder after the JSON's stem
-        label_dir.parent.mkdir(parents=True, exist_ok=True)
-        if converted.is_dir():
-            converted.rename(label_dir)
-        else:  # no annotation at all: Ultralytics wrote no folder
-            label_dir.mkdir()
+        for i, image in enumerate(data["images"]):
+            label = (label_dir / image["file_name"]).with_suffix(".txt")
+            label.parent.mkdir(parents=True, exist_ok=True)
+            produced = converted / f"{i:08d}.txt"
+            if produced.exists():
+                produced.rename(label)
+            else:  # no kept box in this image: Ultralytics wrote no file
+                label.touch()
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    for image in data["images"]:
-        label = (label_dir / image["file_name"]).with_suffix(".txt")
-        if not label.exists():
-            label.parent.mkdir(parents=True, exist_ok=True)
-            label.touch()
     return label_dir
 
 
