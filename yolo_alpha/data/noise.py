@@ -15,8 +15,6 @@ import json
 import logging
 import numbers
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,8 @@ import numpy as np
 import torch
 from ultralytics.data.utils import IMG_FORMATS, img2label_paths
 
-from yolo_alpha.data.synthetic import default_cache_dir, format_labels
+from yolo_alpha.data.cache import build_once, default_cache_dir
+from yolo_alpha.data.synthetic import format_labels
 from yolo_alpha.losses.geometry import aligned_iou_and_union
 
 __all__ = [
@@ -184,20 +183,8 @@ def noisy_train_split(images: Sequence[Path], eta: float, seed: int, cache_dir: 
     target = cache_dir / f"noisy-{key}"
     if target.exists():
         return _finished_split(target)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     logger.info("Writing noisy labels (eta %g, seed %d) for %d training images in %s", eta, seed, len(images), target)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=cache_dir))
-    try:
-        _write_noisy_view(staging, target, images, label_bytes, eta, seed, key)
-        os.rename(staging, target)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not target.exists():
-            raise
-        # Another process renamed its complete copy into place first: use that one.
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    build_once(target, lambda staging: _write_noisy_view(staging, target, images, label_bytes, eta, seed, key))
     return _finished_split(target)
 
 

@@ -13,15 +13,13 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import yaml
 
+from yolo_alpha.data.cache import build_once, default_cache_dir
 from yolo_alpha.data.synthetic_scene import render_scene
 from yolo_alpha.data.synthetic_shapes import CLASS_NAMES
 
@@ -105,14 +103,6 @@ def write_data_yaml(root: Path, dataset_path: Path) -> Path:
     return yaml_path
 
 
-def default_cache_dir() -> Path:
-    """Return ``$YOLO_ALPHA_CACHE`` if set, else ``$XDG_CACHE_HOME/yolo-alpha``, else ``~/.cache/yolo-alpha``."""
-    if os.environ.get("YOLO_ALPHA_CACHE"):
-        return Path(os.environ["YOLO_ALPHA_CACHE"]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "yolo-alpha"
-
-
 def synthetic_dataset(spec: SyntheticSpec = SyntheticSpec(), cache_dir: Path | None = None) -> Path:
     """Return the data.yaml of the cached set ``<cache_dir>/synthetic-<spec.key()>/``, generating it on first use.
 
@@ -124,25 +114,16 @@ def synthetic_dataset(spec: SyntheticSpec = SyntheticSpec(), cache_dir: Path | N
     target = cache_dir / f"synthetic-{spec.key()}"
     if target.exists():
         return _finished_yaml(target)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     logger.info(
         "Generating the synthetic data set (%d train + %d val images, %d px, seed %d) in %s",
         spec.n_train, spec.n_val, spec.imgsz, spec.seed, target,
     )  # fmt: skip
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=cache_dir))
-    try:
+
+    def write(staging: Path) -> None:
         write_synthetic_dataset(staging, spec)
         write_data_yaml(staging, target)  # its `path:` must name where the set ends up, not the staging directory
-        os.rename(staging, target)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not target.exists():
-            raise
-        # Another process renamed its complete copy into place first: use that one.
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return _finished_yaml(target)
+
+    return _finished_yaml(build_once(target, write))
 
 
 def _finished_yaml(target: Path) -> Path:
