@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from yolo_alpha.cli import main, parse_key_values
 from yolo_alpha.losses import list_losses
@@ -165,3 +166,50 @@ def test_data_verb_errors_name_the_problem(argv, message, capsys, tmp_path, monk
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_sweep_dry_run_lists_the_shipped_demo_cells_and_writes_nothing(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "cfg=cfg/sweeps/demo.yaml", "dry_run=True"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split() for line in out.splitlines()[:4]] == [
+        ["todo", "loss-ciou__seed-0"],
+        ["todo", "loss-ciou__seed-1"],
+        ["todo", "loss-alpha_ciou__seed-0"],
+        ["todo", "loss-alpha_ciou__seed-1"],
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["sweep"], "sweep needs cfg="),
+        (["sweep", "cfg=nosuch"], "no such file (shipped sweeps: alpha_sensitivity, coco_clean, demo"),
+        (["sweep", "cfg=demo", "alpha=-1", "dry_run=True"], "alpha must be a finite number > 0"),
+        (["sweep", "cfg=demo", "dry_run=maybe"], "dry_run must be True or False"),
+        (["report"], "report takes one sweep folder"),
+        (["report", "nowhere"], "no results.jsonl"),
+    ],
+)
+def test_sweep_and_report_errors_name_the_problem(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sweep_then_report_end_to_end_on_tiny_data(tiny_data, tmp_path, capsys):
+    sweep_file = tmp_path / "tiny.yaml"
+    base = {"data": str(tiny_data), "epochs": 1, "imgsz": 64, "batch": 8, "device": "cpu", "plots": False, "seed": 0}
+    sweep_file.write_text(yaml.safe_dump({"name": "tiny", "base": base, "grid": {"loss": ["ciou", "alpha_ciou"]}}))
+    assert main(["sweep", f"cfg={sweep_file}", f"project={tmp_path / 'sweeps'}"]) == 0
+    rows = (tmp_path / "sweeps" / "tiny" / "results.jsonl").read_text().splitlines()
+    assert [json.loads(row)["params"]["loss"] for row in rows] == ["ciou", "alpha_ciou"]
+    assert main(["sweep", f"cfg={sweep_file}", f"project={tmp_path / 'sweeps'}", "dry_run=True"]) == 0
+    assert capsys.readouterr().out.count("done") == 2  # rerunning finds both cells finished
+    assert main(["report", str(tmp_path / "sweeps" / "tiny")]) == 0
+    report = (tmp_path / "sweeps" / "tiny" / "report" / "report.md").read_text()
+    assert "mAP75-95" in report and "rela. improv." in report
+    assert (tmp_path / "sweeps" / "tiny" / "report" / "ap_vs_iou.png").exists()

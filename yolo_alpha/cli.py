@@ -16,6 +16,9 @@ Verbs:
   val      validate weights; prints AP at IoU 0.50, 0.55 … 0.95, mAP50-95 and mAP75-95
   predict  run a model on images (source=..., default: Ultralytics' sample images)
   export   export weights (format=torchscript | onnx | any Ultralytics format)
+  sweep    run a grid of trainings into one resumable folder: yolo-alpha sweep cfg=cfg/sweeps/demo.yaml
+             [key=value ... applied to every cell] [dry_run=True lists the cells] (rerun the same command to resume)
+  report   write tables and figures of a sweep folder: yolo-alpha report runs/sweeps/demo
   data     convert a local data set to the YOLO layout (never touching the source):
              yolo-alpha data voc root=VOCdevkit_parent out=DIR    (train 07+12 trainval, val 07 test)
              yolo-alpha data coco json=instances_val2017.json images=DIR out=DIR [split=NAME]
@@ -38,7 +41,7 @@ yolo-alpha's keys (defaults in cfg/default.yaml; every Ultralytics train key is 
   data=synthetic    the embedded synthetic set (default), or any Ultralytics data YAML (VOC.yaml, coco.yaml, ...)
 """
 
-VERBS = ("train", "val", "predict", "export", "data")
+VERBS = ("train", "val", "predict", "export", "sweep", "report", "data")
 CONVERTERS = {"voc": {"root", "out"}, "coco": {"json", "images", "out", "split"}}  # keys each converter takes
 
 
@@ -106,6 +109,19 @@ def convert_data(kind: str, settings: dict[str, Any]) -> str:
         raise ConfigError(str(e)) from e
 
 
+def run_sweep_verb(settings: dict[str, Any]) -> str:
+    """Return the results file of the sweep named by cfg= (a file, or a shipped name), after running or listing it."""
+    from yolo_alpha.config import ConfigError
+    from yolo_alpha.sweep import load_sweep, run_sweep
+
+    if not settings.get("cfg"):
+        raise ConfigError("sweep needs cfg=<sweep file>, e.g. cfg=cfg/sweeps/demo.yaml (see cfg/sweeps/)")
+    sweep_file, dry_run = settings.pop("cfg"), settings.pop("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise ConfigError(f"dry_run must be True or False, got {dry_run!r}")
+    return str(run_sweep(load_sweep(sweep_file, settings), dry_run=dry_run))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the `yolo-alpha` command; return the process exit code (2 for a usage or settings error)."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -121,10 +137,21 @@ def main(argv: list[str] | None = None) -> int:
     from yolo_alpha.config import ConfigError
     from yolo_alpha.losses import LossConfigError
     from yolo_alpha.metrics import ap_by_threshold
+    from yolo_alpha.sweep import SweepBusyError, SweepError
 
     try:
         if verb == "data":
             print(convert_data(argv[1] if len(argv) > 1 else "", parse_key_values(argv[2:])))
+            return 0
+        if verb == "report":
+            from yolo_alpha.report import write_report
+
+            if len(argv) != 2:
+                raise ConfigError("report takes one sweep folder: yolo-alpha report runs/sweeps/<name>")
+            print(write_report(argv[1]))
+            return 0
+        if verb == "sweep":
+            print(run_sweep_verb(parse_key_values(argv[1:])))
             return 0
         settings = parse_key_values(argv[1:])
         if verb == "val":
@@ -139,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             run.predict(**settings)
         else:
             print(run.export(**settings))
-    except (ConfigError, LossConfigError, FileNotFoundError, FileExistsError) as e:
+    except (ConfigError, LossConfigError, SweepError, SweepBusyError, FileNotFoundError, FileExistsError) as e:
         print(f"yolo-alpha: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -1,0 +1,198 @@
+"""Sweep results as tables: loading ``results.jsonl``, mean ± std over seeds, and the paper's "rela. improv."."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from yolo_alpha.metrics import IOU_THRESHOLDS
+
+AP_KEYS = tuple(f"AP{round(t * 100)}" for t in IOU_THRESHOLDS)  # AP50, AP55, …, AP95
+TABLE_METRICS = (*AP_KEYS, "mAP50-95", "mAP75-95")  # the columns of the paper's Tables 1 and 3
+EXTRA_METRICS = ("noise_mean_iou", "epochs", "seconds")  # summarised too, but not in the AP table
+NOT_METRICS = ("cell_id", "params", "run_dir")
+BASE_LOSSES = ("iou", "giou", "diou", "ciou")  # alpha_X is compared with X (the α = 1 form)
+
+
+def load_results(sweep_dir: str | Path) -> list[dict]:
+    """Return the runs of ``<sweep_dir>/results.jsonl``, one dict per non-blank line, in file order.
+
+    Raises FileNotFoundError when the file is missing and ValueError naming the file and the line number for a line
+    that is not a JSON object with a ``params`` object.
+    """
+    path = Path(sweep_dir) / "results.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"no results.jsonl in sweep folder {Path(sweep_dir)} (expected {path})")
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}, line {number}: not valid JSON ({e.msg})") from e
+            if not isinstance(row, dict) or not isinstance(row.get("params"), dict):
+                raise ValueError(f"{path}, line {number}: expected a JSON object with a 'params' object")
+            rows.append(row)
+    return rows
+
+
+def base_loss(loss: Any) -> str | None:
+    """Return X for an ``alpha_X`` loss with X in iou/giou/diou/ciou, else None."""
+    if isinstance(loss, str) and loss.startswith("alpha_") and loss[len("alpha_") :] in BASE_LOSSES:
+        return loss[len("alpha_") :]
+    return None
+
+
+def varied_keys(rows: list[dict]) -> list[str]:
+    """Return the params keys that take more than one value across `rows` (rows or summary rows), sorted."""
+    values: dict[str, set] = {}
+    for row in rows:
+        for key, value in row["params"].items():
+            values.setdefault(key, set()).add(json.dumps(value, sort_keys=True))
+    return sorted(k for k, v in values.items() if len(v) > 1)
+
+
+def config_label(params: dict, keys: list[str] | None = None) -> str:
+    """Return "loss=alpha_ciou, noise_eta=0.2" for `params` (only `keys` when given; loss first)."""
+    keys = list(params) if keys is None else [k for k in keys if k in params]
+    keys = sorted(keys, key=lambda k: (k != "loss", k))
+    return ", ".join(f"{k}={params[k]}" for k in keys) or "(all runs)"
+
+
+def sort_key(params: dict) -> tuple:
+    """Return a key that orders configurations as the paper does: other params, then X before alpha_X, then α."""
+    loss = params.get("loss")
+    family = base_loss(loss) or loss
+    others = tuple((k, _value_key(params[k])) for k in sorted(params) if k not in ("loss", "alpha"))
+    return (
+        others,
+        _value_key(family),
+        base_loss(loss) is not None,
+        _value_key(params.get("alpha")),
+        _value_key(loss),
+    )
+
+
+def _value_key(value: Any) -> tuple:
+    # Mixed types (numbers, strings, None) must still sort.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, "" if value is None else str(value))
+
+
+def _metric_names(rows: list[dict]) -> list[str]:
+    found = {k for row in rows for k, v in row.items() if k not in NOT_METRICS and _is_number(v)}
+    known = [k for k in (*TABLE_METRICS, *EXTRA_METRICS) if k in found]
+    return known + sorted(found - set(known))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def summarise(rows: list[dict], over: str = "seed") -> list[dict]:
+    """Return one row per configuration (params without `over`): mean, std and n of every metric over its runs.
+
+    Each summary row is ``{"params", "n", "mean": {metric: …}, "std": {metric: …}, "runs": [run rows]}``, ordered
+    by :func:`sort_key`. The std is the sample std (ddof=1); with one run it is None, not 0 (one seed has no spread).
+    A metric missing from some runs (e.g. ``noise_mean_iou``) is averaged over the runs that have it; n counts runs.
+    """
+    groups: dict[str, dict] = {}
+    for row in rows:
+        params = {k: v for k, v in row["params"].items() if k != over}
+        key = json.dumps(params, sort_keys=True)
+        groups.setdefault(key, {"params": params, "runs": []})["runs"].append(row)
+    metrics = _metric_names(rows)
+    summary = []
+    for group in groups.values():
+        runs = group["runs"]
+        mean, std = {}, {}
+        for metric in metrics:
+            values = [float(r[metric]) for r in runs if _is_number(r.get(metric))]
+            mean[metric] = sum(values) / len(values) if values else None
+            std[metric] = _sample_std(values)
+        summary.append({"params": group["params"], "n": len(runs), "mean": mean, "std": std, "runs": runs})
+    return sorted(summary, key=lambda s: sort_key(s["params"]))
+
+
+def _sample_std(values: list[float]) -> float | None:
+    if len(values) < 2:
+        return None
+    m = sum(values) / len(values)
+    return math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+
+
+def find_baseline(row: dict, summary: list[dict]) -> dict | None:
+    """Return the summary row that `row` (an ``alpha_X`` configuration) is compared with, or None.
+
+    The rule: (1) when the grid sets ``alpha`` and this row's α is not 1, the baseline is the same loss at α == 1 with
+    otherwise identical params, if the sweep has it; (2) otherwise it is loss X with otherwise identical params (an
+    ``alpha`` key on X must be 1 or None, as X is the α = 1 form). Rows at α == 1 are baselines themselves: None.
+    """
+    params = row["params"]
+    if base_loss(params.get("loss")) is None or params.get("alpha") == 1:
+        return None
+    if "alpha" in params:
+        wanted = {**params, "alpha": 1}
+        for other in summary:
+            if other["params"] == wanted:
+                return other
+    rest = {k: v for k, v in params.items() if k not in ("loss", "alpha")}
+    for other in summary:
+        p = other["params"]
+        if (
+            p.get("loss") == base_loss(params["loss"])
+            and {k: v for k, v in p.items() if k not in ("loss", "alpha")} == rest
+            and p.get("alpha") in (None, 1)
+        ):
+            return other
+    return None
+
+
+def relative_improvement(summary: list[dict]) -> list[dict]:
+    """Return the paper's "rela. improv." (α − base) / base of each metric's mean, one row per α-loss configuration.
+
+    Each row is ``{"params", "baseline_params", "improvement": {metric: fraction or None}}``; the baseline is chosen
+    by :func:`find_baseline`. A value is None when the baseline is 0 or either mean is missing. α rows without a
+    baseline in the sweep are left out. Values are fractions (0.0355 is the paper's 3.55%).
+    """
+    rows = []
+    for row in summary:
+        baseline = find_baseline(row, summary)
+        if baseline is None:
+            continue
+        improvement = {}
+        for metric in TABLE_METRICS:
+            a, b = row["mean"].get(metric), baseline["mean"].get(metric)
+            improvement[metric] = None if a is None or b is None or b == 0 else (a - b) / b
+        rows.append({"params": row["params"], "baseline_params": baseline["params"], "improvement": improvement})
+    return rows
+
+
+def summary_csv_rows(summary: list[dict]) -> list[dict]:
+    """Return `summary` flattened for CSV: params columns, n, then ``<metric>_mean`` and ``<metric>_std``."""
+    keys = sorted({k for s in summary for k in s["params"]})
+    metrics = list(dict.fromkeys(m for s in summary for m in s["mean"]))
+    flat = []
+    for s in summary:
+        row = {k: s["params"].get(k) for k in keys} | {"n": s["n"]}
+        for metric in metrics:
+            row[f"{metric}_mean"] = s["mean"].get(metric)
+            row[f"{metric}_std"] = s["std"].get(metric)
+        flat.append(row)
+    return flat
+
+
+def improvement_csv_rows(improvements: list[dict]) -> list[dict]:
+    """Return `improvements` flattened for CSV: params columns, ``baseline`` (its params), one column per metric."""
+    keys = sorted({k for r in improvements for k in r["params"]})
+    return [
+        {k: r["params"].get(k) for k in keys}
+        | {"baseline": config_label(r["baseline_params"])}
+        | {m: r["improvement"][m] for m in TABLE_METRICS}
+        for r in improvements
+    ]

@@ -1,0 +1,180 @@
+"""``write_report(sweep_dir)``: the sweep's Markdown report, CSV tables and figures under ``<sweep>/report/``."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display is ever needed
+
+import matplotlib.pyplot as plt
+
+from yolo_alpha.report import figures
+from yolo_alpha.report.tables import (
+    TABLE_METRICS,
+    config_label,
+    improvement_csv_rows,
+    load_results,
+    relative_improvement,
+    summarise,
+    summary_csv_rows,
+    varied_keys,
+)
+
+HOW_TO_READ = (
+    "**How to read.** Values are AP in percent on the validation set, as the mean over seeds; with more than one seed "
+    "a cell reads `mean ± std (n)` (sample std, n runs). A *rela. improv.* row sits under each α-loss row: "
+    "(α-loss − baseline) / baseline of the means, where the baseline is the classic loss (α = 1) with otherwise "
+    "identical settings, or the same loss at α = 1 when the sweep varies α. The paper reports large relative gains at "
+    "high IoU thresholds (AP90, AP95) where the baseline AP is small, so a small absolute change there is a large "
+    "relative one. One seed is not a result: a difference smaller than the seed-to-seed std is noise."
+)
+
+
+def write_report(sweep_dir: str | Path) -> Path:
+    """Return the path of ``<sweep>/report/report.md``, written with summary.csv, relative_improvement.csv and figures.
+
+    Figures (each a PNG plus a CSV of the plotted numbers): ap_vs_iou, map_over_epochs, alpha_sensitivity (only
+    when the grid varies ``alpha``) and improvement_vs_noise (only when it varies ``noise_eta``).
+    """
+    sweep_dir = Path(sweep_dir)
+    rows = load_results(sweep_dir)
+    out = sweep_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarise(rows)
+    improvements = relative_improvement(summary)
+    _write_csv(out / "summary.csv", summary_csv_rows(summary))
+    _write_csv(out / "relative_improvement.csv", improvement_csv_rows(improvements))
+
+    varied = varied_keys(rows)
+    lines = [
+        f"# Sweep report: {sweep_dir.name}",
+        "",
+        f"{len(rows)} runs, {len(summary)} configurations"
+        + (f"; varied: {', '.join(varied)}" if varied else "")
+        + f". Source: `{sweep_dir / 'results.jsonl'}`.",
+        "",
+        "## AP per IoU threshold",
+        "",
+        *_markdown_table(summary, improvements),
+        "",
+        HOW_TO_READ,
+        "",
+        *(
+            [
+                "**Every configuration has a single run (one seed)**: no std is shown, and no difference here "
+                "is a result.",
+                "",
+            ]
+            if all(s["n"] == 1 for s in summary)
+            else []
+        ),
+        "Tables as CSV: [summary.csv](summary.csv) (mean and std of every metric), "
+        "[relative_improvement.csv](relative_improvement.csv) (fractions, not percent).",
+        "",
+        "## Figures",
+        "",
+    ]
+    lines += _figure(
+        out,
+        "ap_vs_iou",
+        "AP vs IoU threshold, one line per configuration (error bars: std over seeds).",
+        figures.plot_ap_vs_iou(summary),
+        figures.ap_vs_iou_data(summary),
+    )
+
+    epoch_rows, missing = figures.map_over_epochs_data(summary)
+    lines += _figure(
+        out,
+        "map_over_epochs",
+        "Validation mAP50-95 per epoch, mean over seeds (paper Fig. 3).",
+        figures.plot_map_over_epochs(summary),
+        epoch_rows,
+    )
+    if missing:
+        lines += [
+            f"Note: no usable results.csv for {len(missing)} run(s), left out of this figure: "
+            + ", ".join(f"`{m}`" for m in missing),
+            "",
+        ]
+
+    if "alpha" in varied:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        for metric, ax in zip(("mAP50-95", "mAP75-95"), axes):
+            figures.plot_alpha_sensitivity(summary, metric, ax=ax)
+        lines += _figure(
+            out,
+            "alpha_sensitivity",
+            "mAP50-95 and mAP75-95 vs α per loss (paper Fig. 6); dashed: α = 1 (black) and α = 3 (red).",
+            (fig, axes),
+            figures.alpha_sensitivity_data(summary),
+        )
+
+    if "noise_eta" in varied:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        for metric, ax in zip(("mAP50-95", "mAP75-95"), axes):
+            figures.plot_improvement_vs_noise(improvements, metric, ax=ax)
+        lines += _figure(
+            out,
+            "improvement_vs_noise",
+            "Relative improvement of mAP50-95 and mAP75-95 over the α = 1 baseline vs noise rate η (paper Table 3).",
+            (fig, axes),
+            figures.improvement_vs_noise_data(improvements),
+        )
+
+    path = out / "report.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _figure(out: Path, name: str, caption: str, fig_ax, data: list[dict]) -> list[str]:
+    fig = fig_ax[0]
+    fig.tight_layout()
+    fig.savefig(out / f"{name}.png", dpi=120)
+    plt.close(fig)
+    _write_csv(out / f"{name}.csv", data)
+    return [f"![{name}]({name}.png)", "", f"*{caption}* Data: [{name}.csv]({name}.csv).", ""]
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+
+
+def _markdown_table(summary: list[dict], improvements: list[dict]) -> list[str]:
+    keys = varied_keys(summary) or None
+    by_params = {_key(r["params"]): r for r in improvements}
+    lines = [
+        "| Configuration | " + " | ".join(TABLE_METRICS) + " |",
+        "|---|" + "---:|" * len(TABLE_METRICS),
+    ]
+    for s in summary:
+        cells = [_cell(s["mean"].get(m), s["std"].get(m), s["n"]) for m in TABLE_METRICS]
+        lines.append(f"| {config_label(s['params'], keys)} | " + " | ".join(cells) + " |")
+        improvement = by_params.get(_key(s["params"]))
+        if improvement is not None:
+            cells = [_percent(improvement["improvement"][m]) for m in TABLE_METRICS]
+            base = config_label(improvement["baseline_params"], keys)
+            lines.append(f"| rela. improv. (vs {base}) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _key(params: dict) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in params.items()))
+
+
+def _cell(mean: float | None, std: float | None, n: int) -> str:
+    if mean is None:
+        return "–"
+    if n > 1 and std is not None:
+        return f"{100 * mean:.2f} ± {100 * std:.2f} ({n})"
+    return f"{100 * mean:.2f}"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f}%"

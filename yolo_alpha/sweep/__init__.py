@@ -1,0 +1,17 @@
+"""Hyperparameter sweeps: a YAML grid of train keys, run cell by cell into one resumable folder of plain files."""
+
+from yolo_alpha.sweep.grid import Cell, SweepError, SweepGrid, find_sweep_file, load_sweep, validate_cells
+from yolo_alpha.sweep.runner import SweepBusyError, cell_status, read_results, run_sweep
+
+__all__ = [
+    "Cell",
+    "SweepBusyError",
+    "SweepError",
+    "SweepGrid",
+    "cell_status",
+    "find_sweep_file",
+    "load_sweep",
+    "read_results",
+    "run_sweep",
+    "validate_cells",
+]
