@@ -53,20 +53,25 @@ def ap_vs_iou_data(summary: list[dict]) -> list[dict]:
     ]
 
 
+def _mean_std_line(ax, xs: list, rows: list[dict], label: str) -> None:
+    """Draw rows' mean (%) against xs with std (%) error bars; a missing std (one seed) draws no bar."""
+    ax.errorbar(
+        xs,
+        [100 * r["mean"] for r in rows],
+        yerr=[100 * (r["std"] or 0.0) for r in rows],
+        marker="o",
+        markersize=3,
+        capsize=2,
+        label=label,
+    )
+
+
 def plot_ap_vs_iou(summary: list[dict], ax=None):
     """Return (fig, ax) with AP (%) vs IoU threshold, one line per configuration, error bars = std over seeds."""
     fig, ax = _axes(ax)
     for config, rows in _by(ap_vs_iou_data(summary), "config").items():
         rows = [r for r in rows if r["mean"] is not None]
-        ax.errorbar(
-            [r["iou_threshold"] for r in rows],
-            [100 * r["mean"] for r in rows],
-            yerr=[100 * (r["std"] or 0.0) for r in rows],
-            marker="o",
-            markersize=3,
-            capsize=2,
-            label=config,
-        )
+        _mean_std_line(ax, [r["iou_threshold"] for r in rows], rows, config)
     ax.set(xlabel="IoU threshold", ylabel="AP (%)", title="AP vs IoU threshold (mean ± std over seeds)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
@@ -161,15 +166,7 @@ def plot_alpha_sensitivity(summary: list[dict], metric: str = "mAP50-95", ax=Non
     rows = [r for r in alpha_sensitivity_data(summary) if r["metric"] == metric and r["mean"] is not None]
     for group, line in _by(rows, "group").items():
         line = sorted(line, key=lambda r: r["alpha"])
-        ax.errorbar(
-            [r["alpha"] for r in line],
-            [100 * r["mean"] for r in line],
-            yerr=[100 * (r["std"] or 0.0) for r in line],
-            marker="o",
-            markersize=3,
-            capsize=2,
-            label=group,
-        )
+        _mean_std_line(ax, [r["alpha"] for r in line], line, group)
     ax.axvline(1, color="black", linestyle="--", linewidth=0.8)  # the classic losses (α = 1)
     ax.axvline(3, color="red", linestyle="--", linewidth=0.8)  # the paper's choice (α = 3)
     ax.set(xlabel="α", ylabel=f"{metric} (%)", title=f"{metric} vs α")

@@ -101,32 +101,34 @@ def write_report(sweep_dir: str | Path) -> Path:
         ]
 
     if "alpha" in varied:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-        for metric, ax in zip(("mAP50-95", "mAP75-95"), axes):
-            figures.plot_alpha_sensitivity(summary, metric, ax=ax)
-        lines += _figure(
+        lines += _two_metric_figure(
             out,
             "alpha_sensitivity",
             "mAP50-95 and mAP75-95 vs α per loss (paper Fig. 6); dashed: α = 1 (black) and α = 3 (red).",
-            (fig, axes),
+            lambda metric, ax: figures.plot_alpha_sensitivity(summary, metric, ax=ax),
             figures.alpha_sensitivity_data(summary),
         )
 
     if "noise_eta" in varied:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-        for metric, ax in zip(("mAP50-95", "mAP75-95"), axes):
-            figures.plot_improvement_vs_noise(improvements, metric, ax=ax)
-        lines += _figure(
+        lines += _two_metric_figure(
             out,
             "improvement_vs_noise",
             "Relative improvement of mAP50-95 and mAP75-95 over the α = 1 baseline vs noise rate η (paper Table 3).",
-            (fig, axes),
+            lambda metric, ax: figures.plot_improvement_vs_noise(improvements, metric, ax=ax),
             figures.improvement_vs_noise_data(improvements),
         )
 
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _two_metric_figure(out: Path, name: str, caption: str, plot, rows: list[dict]) -> list[str]:
+    """Return the report lines of figure `name`: `plot(metric, ax)` drawn for mAP50-95 and mAP75-95 side by side."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for metric, ax in zip(("mAP50-95", "mAP75-95"), axes):
+        plot(metric, ax)
+    return _figure(out, name, caption, (fig, axes), rows)
 
 
 def _figure(out: Path, name: str, caption: str, fig_ax, data: list[dict]) -> list[str]:

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# α-IoU paper experiment as one command: the sweep cfg/sweeps/voc_clean.yaml on one GPU, with the paper's settings
+# (YOLOv5s-class model from scratch, 640 px, 300 epochs, batch 64, SGD: see cfg/voc.yaml / cfg/coco.yaml).
+# Resumable: run it again after an interruption. Extra key=value pairs apply to every run (e.g. device=0,1).
+# Afterwards: yolo-alpha report runs/sweeps/voc_clean
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec .venv/bin/yolo-alpha sweep cfg=cfg/sweeps/voc_clean.yaml device=0 "$@"
