@@ -7,13 +7,16 @@ import math
 from pathlib import Path
 from typing import Any
 
+from yolo_alpha.losses import LOSSES
+from yolo_alpha.losses.registry import alpha_form_of
 from yolo_alpha.metrics import IOU_THRESHOLDS
 
 AP_KEYS = tuple(f"AP{round(t * 100)}" for t in IOU_THRESHOLDS)  # AP50, AP55, …, AP95
 TABLE_METRICS = (*AP_KEYS, "mAP50-95", "mAP75-95")  # the columns of the paper's Tables 1 and 3
 EXTRA_METRICS = ("noise_mean_iou", "epochs", "seconds")  # summarised too, but not in the AP table
 NOT_METRICS = ("cell_id", "params", "run_dir")
-BASE_LOSSES = ("iou", "giou", "diou", "ciou")  # alpha_X is compared with X (the α = 1 form)
+# alpha_X is compared with X, its α = 1 form: the pairs come from the loss registry, not a list kept here.
+BASE_LOSSES = {alpha_form_of(name): name for name in LOSSES if alpha_form_of(name)}
 
 
 def load_results(sweep_dir: str | Path) -> list[dict]:
@@ -41,10 +44,8 @@ def load_results(sweep_dir: str | Path) -> list[dict]:
 
 
 def base_loss(loss: Any) -> str | None:
-    """Return X for an ``alpha_X`` loss with X in iou/giou/diou/ciou, else None."""
-    if isinstance(loss, str) and loss.startswith("alpha_") and loss[len("alpha_") :] in BASE_LOSSES:
-        return loss[len("alpha_") :]
-    return None
+    """Return X for an ``alpha_X`` loss whose classic (α = 1) form X is registered, else None."""
+    return BASE_LOSSES.get(loss) if isinstance(loss, str) else None
 
 
 def varied_keys(rows: list[dict]) -> list[str]:

@@ -22,6 +22,7 @@ import yaml
 
 from yolo_alpha import run
 from yolo_alpha.metrics import ap_by_threshold
+from yolo_alpha.report.tables import load_results
 from yolo_alpha.sweep.grid import Cell, SweepGrid
 
 DEFAULT_PROJECT = "runs/sweeps"
@@ -134,10 +135,11 @@ def check_same_grid(sweep_dir: Path, grid: SweepGrid) -> None:
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:
-    """Return the rows of a results.jsonl (none when it does not exist yet)."""
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """Return the rows of a results.jsonl (none when it does not exist yet); a malformed line is a ValueError.
+
+    The report's reader is used, so the runner and the report accept exactly the same file.
+    """
+    return load_results(path.parent) if path.is_file() else []
 
 
 def write_atomically(path: Path, text: str) -> None:
