@@ -200,6 +200,19 @@ def test_sweep_and_report_errors_name_the_problem(argv, message, capsys, tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_sweep_folder_from_another_grid_or_with_a_broken_results_file_is_a_clear_error(tmp_path, capsys):
+    sweep_dir = tmp_path / "sweeps" / "demo"
+    sweep_dir.mkdir(parents=True)
+    (sweep_dir / "sweep.yaml").write_text("name: demo\nbase: {epochs: 3}\ngrid: {loss: [iou]}\n")
+    assert main(["sweep", "cfg=demo", f"project={tmp_path / 'sweeps'}", "dry_run=True"]) == 2
+    assert "come from a different grid" in capsys.readouterr().err
+    (sweep_dir / "results.jsonl").write_text("{bad\n")
+    assert main(["report", str(sweep_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "results.jsonl, line 1: not valid JSON" in err and "Traceback" not in err
+    assert sorted(p.name for p in sweep_dir.iterdir()) == ["results.jsonl", "sweep.yaml"]  # nothing written
+
+
 def test_sweep_then_report_end_to_end_on_tiny_data(tiny_data, tmp_path, capsys):
     sweep_file = tmp_path / "tiny.yaml"
     base = {"data": str(tiny_data), "epochs": 1, "imgsz": 64, "batch": 8, "device": "cpu", "plots": False, "seed": 0}

@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     from yolo_alpha.config import ConfigError
     from yolo_alpha.losses import LossConfigError
     from yolo_alpha.metrics import ap_by_threshold
+    from yolo_alpha.report.tables import ResultsFileError
     from yolo_alpha.sweep import SweepBusyError, SweepError
 
     try:
@@ -166,7 +167,15 @@ def main(argv: list[str] | None = None) -> int:
             run.predict(**settings)
         else:
             print(run.export(**settings))
-    except (ConfigError, LossConfigError, SweepError, SweepBusyError, FileNotFoundError, FileExistsError) as e:
+    except (
+        ConfigError,
+        LossConfigError,
+        SweepError,
+        SweepBusyError,
+        ResultsFileError,
+        FileNotFoundError,
+        FileExistsError,
+    ) as e:
         print(f"yolo-alpha: error: {e}", file=sys.stderr)
         return 2
     return 0

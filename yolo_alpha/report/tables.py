@@ -19,6 +19,10 @@ NOT_METRICS = ("cell_id", "params", "run_dir")
 BASE_LOSSES = {alpha_form_of(name): name for name in LOSSES if alpha_form_of(name)}
 
 
+class ResultsFileError(ValueError):
+    """A sweep's results.jsonl is malformed; the message names the file and the line."""
+
+
 def load_results(sweep_dir: str | Path) -> list[dict]:
     """Return the runs of ``<sweep_dir>/results.jsonl``, one dict per non-blank line, in file order.
 
@@ -36,9 +40,9 @@ def load_results(sweep_dir: str | Path) -> list[dict]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise ValueError(f"{path}, line {number}: not valid JSON ({e.msg})") from e
+                raise ResultsFileError(f"{path}, line {number}: not valid JSON ({e.msg})") from e
             if not isinstance(row, dict) or not isinstance(row.get("params"), dict):
-                raise ValueError(f"{path}, line {number}: expected a JSON object with a 'params' object")
+                raise ResultsFileError(f"{path}, line {number}: expected a JSON object with a 'params' object")
             rows.append(row)
     return rows
 

@@ -23,7 +23,7 @@ import yaml
 from yolo_alpha import run
 from yolo_alpha.metrics import ap_by_threshold
 from yolo_alpha.report.tables import load_results
-from yolo_alpha.sweep.grid import Cell, SweepGrid
+from yolo_alpha.sweep.grid import Cell, SweepError, SweepGrid
 
 DEFAULT_PROJECT = "runs/sweeps"
 SPEC_FILE, RESULTS_FILE, LOCK_FILE, RUNS_DIR = "sweep.yaml", "results.jsonl", ".lock", "runs"
@@ -125,10 +125,10 @@ def _can_resume(last: Path) -> bool:
 
 
 def check_same_grid(sweep_dir: Path, grid: SweepGrid) -> None:
-    """Raise ValueError when sweep_dir already holds results of a different grid (different base or grid)."""
+    """Raise SweepError when sweep_dir already holds results of a different grid (different base or grid)."""
     spec_file = sweep_dir / SPEC_FILE
     if spec_file.is_file() and yaml.safe_load(spec_file.read_text(encoding="utf-8")) != grid.spec():
-        raise ValueError(
+        raise SweepError(
             f"results in {sweep_dir} come from a different grid; use another name= or delete the folder "
             f"(its {SPEC_FILE} holds the grid they come from)"
         )
