@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from yolo_alpha.cli import main, parse_key_values
+from yolo_alpha.config import ALPHA_KEYS
 from yolo_alpha.losses import list_losses
 
 
@@ -18,6 +19,7 @@ def test_help_lists_verbs_and_keys(capsys):
     out = capsys.readouterr().out
     for word in ("train", "val", "predict", "export", "loss=alpha_ciou", "alpha2", "iou_term", "mAP75-95"):
         assert word in out
+    assert [key for key in ALPHA_KEYS if f"  {key}=" not in out] == []  # every key of ours is documented
 
 
 def test_help_losses_lists_every_registered_loss(capsys):

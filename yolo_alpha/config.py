@@ -13,11 +13,16 @@ from typing import Any
 import yaml
 
 # The keys yolo-alpha adds to Ultralytics' flat namespace: the box loss, and the noisy-box training set.
-LOSS_KEYS = ("loss", "alpha", "alpha2", "iou_term")
+# The last four are the losses' own keys (focal_eiou; soft_iou/alpha_soft_iou; wiou), null = the loss's default:
+# they must equal yolo_alpha.losses.registry.all_loss_params() (tested in tests/losses/test_loss_params.py).
+LOSS_KEYS = ("loss", "alpha", "alpha2", "iou_term", "focal_gamma", "kappa", "wiou_alpha", "wiou_delta")
 NOISE_KEYS = ("noise_eta", "noise_seed")
-ALPHA_KEYS = LOSS_KEYS + NOISE_KEYS
+# IoU-balanced classification (η of eq. 4) and localisation (λ, w_loc of eq. 6/7) losses, Wu et al.; 0 = off.
+BALANCE_KEYS = ("iou_cls_eta", "iou_loc_lambda", "iou_loc_norm")
+ALPHA_KEYS = LOSS_KEYS + NOISE_KEYS + BALANCE_KEYS
 # Written into a run's args by yolo-alpha (never set by the user): the measured effect of the noise.
-RECORDED_KEYS = ("noise_mean_iou",)
+# wiou_mean: Wise-IoU v3's running mean of 1 − IoU (one per detection branch), saved with every checkpoint for resume.
+RECORDED_KEYS = ("noise_mean_iou", "wiou_mean")
 
 
 class ConfigError(ValueError):
@@ -91,6 +96,34 @@ def check_noise_keys(settings: dict[str, Any]) -> tuple[float, int]:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"noise_seed must be an integer >= 0, got {seed!r}")
     return float(eta), seed
+
+
+def _check_balance_power(key: str, value: Any, papers_best: str) -> float:
+    # bool is an int subclass, but iou_cls_eta=True is a config mistake, not the number 1; NaN fails 0 <= value.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise ConfigError(
+            f"{key} must be a finite number >= 0 (0 = off; the paper's best is {papers_best}), got {value!r}"
+        )
+    return float(value)
+
+
+def check_balance_keys(settings: dict[str, Any]) -> tuple[float, float, float | str]:
+    """Return (iou_cls_eta, iou_loc_lambda, iou_loc_norm) of settings (default 0, 0, 1.0); ConfigError naming the key.
+
+    iou_loc_norm is a number > 0 (the constant w_loc of eq. 6) or the string 'eq7' (eq. 7's normalisation, which
+    keeps the positives' total localisation loss unchanged).
+    """
+    eta = _check_balance_power("iou_cls_eta", settings.get("iou_cls_eta", 0.0), "1.5")
+    lam = _check_balance_power("iou_loc_lambda", settings.get("iou_loc_lambda", 0.0), "1.5")
+    norm = settings.get("iou_loc_norm", 1.0)
+    if norm == "eq7":
+        return eta, lam, norm
+    if isinstance(norm, bool) or not isinstance(norm, (int, float)) or not 0 < norm < float("inf"):
+        raise ConfigError(
+            f"iou_loc_norm must be a finite number > 0 (the constant w_loc of eq. 6) or 'eq7' (eq. 7's normalisation: "
+            f"the positives' total localisation loss unchanged), got {norm!r}"
+        )
+    return eta, lam, float(norm)
 
 
 def split_alpha_keys(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -12,7 +12,14 @@ from ultralytics.data.utils import check_det_dataset
 from ultralytics.utils import ASSETS, USER_CONFIG_DIR
 from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
 
-from yolo_alpha.config import ConfigError, check_known_keys, check_noise_keys, merge_settings, split_alpha_keys
+from yolo_alpha.config import (
+    ConfigError,
+    check_balance_keys,
+    check_known_keys,
+    check_noise_keys,
+    merge_settings,
+    split_alpha_keys,
+)
 from yolo_alpha.data.synthetic import synthetic_dataset
 from yolo_alpha.metrics import ap_by_threshold
 from yolo_alpha.offline import provide_fonts
@@ -36,6 +43,7 @@ def check_settings(settings: dict[str, Any], mode: str) -> None:
     if mode == "train":
         loss_spec_from(ours)
         check_noise_keys(ours)
+        check_balance_keys(ours)
 
 
 def check_local_files(settings: dict[str, Any]) -> None:

@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from yolo_alpha.losses import IOU_TERMS, box_loss, list_losses, resolve_loss
-
-CLASSIC = {"iou", "giou", "diou", "ciou"}
+from yolo_alpha.losses.registry import takes_alpha
 
 # Each row is a (pred, target) pair a detector can produce early in training or a label set can contain.
 DEGENERATE = {
@@ -34,9 +33,9 @@ def _degenerate_pairs(dtype=torch.float32):
 def _all_settings():
     for name in list_losses():
         for iou_term in IOU_TERMS:
-            for alpha in [1.0] if name in CLASSIC else [0.5, 1.0, 3.0]:
+            for alpha in [0.5, 1.0, 3.0] if takes_alpha(name) else [1.0]:
                 yield name, alpha, iou_term
-        if name not in CLASSIC:
+        if takes_alpha(name):
             yield name, 0.0, "boxcox"
 
 
@@ -44,7 +43,7 @@ def _all_settings():
 def test_degenerate_boxes_give_finite_loss_and_gradient(name, alpha, iou_term):
     pred, target = (boxes.requires_grad_() for boxes in _degenerate_pairs())
     # alpha2 = 0.5 below 1 whatever alpha is: a power < 1 of a zero penalty is where a naive x**α2 gives NaN.
-    alpha2 = 1.0 if name in CLASSIC else 0.5
+    alpha2 = 0.5 if takes_alpha(name) else 1.0
     loss = box_loss(pred, target, name, alpha=alpha, alpha2=alpha2, iou_term=iou_term)
     loss.sum().backward()
     failing = [case for case, ok in zip(DEGENERATE, torch.isfinite(loss)) if not ok]
@@ -67,8 +66,9 @@ def test_float16_input_gives_finite_float32_loss(name, random_box_pairs):
     torch.testing.assert_close(loss, box_loss(pred16.float(), target16.float(), name))
     loss.sum().backward()
     assert pred16.grad.dtype == torch.float16
-    # Only the ordinary rows: a zero-area pred has a CIoU aspect gradient of order 1/eps = 1e7 (as in Ultralytics),
-    # finite in the float32 computation (see the degenerate test) but beyond float16's range once cast back.
+    # Only the ordinary rows: a zero-area pred has a CIoU aspect gradient (and ℓ1 a log-size gradient) of order
+    # 1/eps = 1e7 (as in Ultralytics), finite in the float32 computation (see the degenerate test) but beyond
+    # float16's range once cast back.
     assert torch.isfinite(pred16.grad[: len(pred)]).all()
 
 

@@ -14,6 +14,9 @@ from yolo_alpha.losses.geometry import aligned_iou_and_union
 from yolo_alpha.losses.terms import boxcox_iou_term, power_iou_term
 
 FEW = settings(max_examples=60, deadline=None)
+# ℓ1 encodes pred relative to the target's size (MMDetection's delta coding), so it is not symmetric; its own
+# invariances are tested in test_loss_l1.py. Every IoU-based loss is.
+ASYMMETRIC = {"l1"}
 
 
 @st.composite
@@ -132,10 +135,14 @@ def test_boxcox_term_tends_to_minus_log_iou_as_alpha_tends_to_zero(iou_value):
 @FEW
 @given(target_and_near_pred())
 def test_loss_is_nonnegative_symmetric_and_zero_at_identity(name, pair):
-    """The power keeps the metric properties of L_IoU the paper lists: non-negativity and symmetry (section 3.3)."""
+    """The power keeps the metric properties of L_IoU the paper lists: non-negativity and symmetry (section 3.3).
+
+    Symmetry for every loss but ℓ1 (:data:`ASYMMETRIC`).
+    """
     pred, target = pair
     loss = box_loss(pred, target, name)
     assert loss.item() >= 0
-    torch.testing.assert_close(loss, box_loss(target, pred, name), rtol=1e-9, atol=1e-12)
+    if name not in ASYMMETRIC:
+        torch.testing.assert_close(loss, box_loss(target, pred, name), rtol=1e-9, atol=1e-12)
     # Identity of indiscernibles up to eps: IoU = A/(A + 1e-7), so the loss is about α·1e-7/A (A >= 0.25 here).
     assert box_loss(target, target.clone(), name).item() == pytest.approx(0, abs=2e-6)

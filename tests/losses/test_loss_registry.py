@@ -9,9 +9,32 @@ import torch
 
 import yolo_alpha.losses as losses
 from yolo_alpha.losses import IOU_TERMS, LOSSES, list_losses
-from yolo_alpha.losses.registry import register
+from yolo_alpha.losses.registry import loss_params_of, loss_state_of, register, takes_alpha
 
-NAMES = ["alpha_ciou", "alpha_diou", "alpha_giou", "alpha_iou", "ciou", "diou", "giou", "iou"]
+NAMES = [
+    "alpha_ciou",
+    "alpha_diou",
+    "alpha_eiou",
+    "alpha_giou",
+    "alpha_iou",
+    "alpha_mpdiou",
+    "alpha_siou",
+    "alpha_soft_iou",
+    "ciou",
+    "diou",
+    "eiou",
+    "focal_eiou",
+    "giou",
+    "iou",
+    "l1",
+    "mpdiou",
+    "siou",
+    "soft_iou",
+    "wiou",
+    "wiou_v1",
+]
+CLASSIC_WITH_ALPHA_FORM = ["iou", "giou", "diou", "ciou", "eiou", "siou", "mpdiou", "soft_iou"]
+FIXED_WITHOUT_ALPHA_FORM = ["focal_eiou", "wiou_v1", "wiou", "l1"]
 
 
 def test_public_api():
@@ -35,7 +58,10 @@ def test_registered_function_signature_and_docstring(name):
     parameters = inspect.signature(fn).parameters
     assert list(parameters)[:2] == ["pred", "target"]
     keyword_only = {key for key, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    assert keyword_only == {"alpha", "alpha2", "iou_term", "eps"}
+    # The shared keywords, plus exactly the loss's own config keys and state inputs, with the registry's defaults.
+    own = {**loss_params_of(name), **loss_state_of(name)}
+    assert keyword_only == {"alpha", "alpha2", "iou_term", "eps", *own}
+    assert {key: parameters[key].default for key in own} == own
     doc = inspect.getdoc(fn)
     assert doc.startswith("Return ")
     assert "eq. " in doc
@@ -46,8 +72,16 @@ def test_registering_a_taken_name_is_refused():
         register("giou")(lambda pred, target, **settings: pred)
 
 
-@pytest.mark.parametrize("name", ["iou", "giou", "diou", "ciou"])
+@pytest.mark.parametrize("name", CLASSIC_WITH_ALPHA_FORM + FIXED_WITHOUT_ALPHA_FORM)
 def test_classic_function_refuses_a_power_when_called_directly(name):
     boxes = torch.tensor([[0.0, 0, 2, 2]])
     with pytest.raises(ValueError, match=f"{name} is the α = 1 loss"):
         LOSSES[name](boxes, boxes, alpha=3.0)
+    with pytest.raises(ValueError, match=f"{name} is the α = 1 loss"):
+        LOSSES[name](boxes, boxes, alpha=1.0, alpha2=2.0)
+
+
+def test_which_losses_take_alpha():
+    fixed = set(CLASSIC_WITH_ALPHA_FORM + FIXED_WITHOUT_ALPHA_FORM)
+    assert {name for name in NAMES if not takes_alpha(name)} == fixed
+    assert all(takes_alpha(f"alpha_{name}") for name in CLASSIC_WITH_ALPHA_FORM)

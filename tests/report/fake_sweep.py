@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from yolo_alpha.evaluate import COUNT_KEYS
 from yolo_alpha.report.tables import AP_KEYS
 
 # Every metric of a run takes one value (so means and stds are worked out once), except where a test overrides it.
@@ -25,12 +26,22 @@ VALUES = {
     ("alpha_ciou", 0.2, 2): 0.50,
 }
 METRICS = (*AP_KEYS, "mAP50-95", "mAP75-95")
+# Fig. 2's true-positive counts of a run: N_GT · value · share, falling with the IoU threshold as real counts do.
+# A run scaled by `value` makes relative differences equal the AP ones: alpha_ciou vs ciou at η 0 is +20% everywhere.
+N_GT, COUNT_SHARES = 200, (1.0, 0.9, 0.8, 0.6, 0.3)
 
 
-def make_row(params: dict, value: float, run_dir: Path | None = None, **overrides) -> dict:
-    """Return one results.jsonl object with every AP metric equal to `value` (then `overrides`)."""
+def make_row(params: dict, value: float, run_dir: Path | None = None, legacy: bool = False, **overrides) -> dict:
+    """Return one results.jsonl object with every AP metric equal to `value` (then `overrides`).
+
+    A row carries Fig. 2's counts (TP50 … TP90, n_gt) and ``evaluator: pycocotools`` as the sweep writes them now;
+    with `legacy` it has neither, as rows written before the COCO evaluation.
+    """
     cell_id = "__".join(f"{k}-{v}" for k, v in params.items())
     row = {"cell_id": cell_id, "params": params, **dict.fromkeys(METRICS, value), "epochs": 3, "seconds": 1.0}
+    if not legacy:
+        row.update({key: N_GT * value * share for key, share in zip(COUNT_KEYS, COUNT_SHARES)})
+        row.update({"n_gt": N_GT, "ultralytics_mAP50-95": value + 0.001, "evaluator": "pycocotools"})
     row["run_dir"] = str(run_dir) if run_dir is not None else f"/nonexistent/{cell_id}"
     row.update(overrides)
     return row

@@ -52,6 +52,13 @@ def enclosing_box(pred: Tensor, target: Tensor) -> Tensor:
     )
 
 
+def centre_offsets(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """Return ``(x_gt − x, y_gt − y)``, the signed offsets from each pred centre to its target centre, each ``(N,)``."""
+    px1, py1, px2, py2 = pred.unbind(dim=-1)
+    tx1, ty1, tx2, ty2 = target.unbind(dim=-1)
+    return (tx1 + tx2 - px1 - px2) / 2, (ty1 + ty2 - py1 - py2) / 2
+
+
 def centre_distance_sq(pred: Tensor, target: Tensor) -> Tensor:
     """Return ρ²(b, bgt), the squared Euclidean distance between the box centres, shape ``(N,)`` (DIoU, eq. 4)."""
     px1, py1, px2, py2 = pred.unbind(dim=-1)

@@ -19,7 +19,7 @@ from yolo_alpha.losses.geometry import (
     enclosing_box,
 )
 from yolo_alpha.losses.registry import IoUTerm, LossFn, register
-from yolo_alpha.losses.terms import EPS, power_iou_term, safe_pow
+from yolo_alpha.losses.terms import EPS, power_iou_term, require_unit_powers, safe_pow
 
 # --- penalty terms P(B, Bgt) of eq. (3), each in [0, 1] ---------------------------------------------------------
 
@@ -61,7 +61,7 @@ def ciou_tradeoff(iou: Tensor, v: Tensor, eps: float = EPS) -> Tensor:
 # --- α-IoU losses, eq. (3)/(4) -------------------------------------------------------------------------------------
 
 
-def _penalty_power(alpha: float, alpha2: float | None) -> float:
+def penalty_power(alpha: float, alpha2: float | None) -> float:
     # eq. (3) allows α₂ ≠ α; the paper trains with α₂ = α, which is what None means.
     return alpha if alpha2 is None else alpha2
 
@@ -71,7 +71,7 @@ def _alpha_diou_and_iou(
 ) -> tuple[Tensor, Tensor]:
     # Returns the IoU as well so that alpha_ciou can build on alpha_diou without computing the IoU twice.
     iou, _ = aligned_iou_and_union(pred, target, eps)
-    loss = iou_term(iou, alpha, eps) + safe_pow(diou_penalty(pred, target, eps), _penalty_power(alpha, alpha2))
+    loss = iou_term(iou, alpha, eps) + safe_pow(diou_penalty(pred, target, eps), penalty_power(alpha, alpha2))
     return loss, iou
 
 
@@ -116,7 +116,7 @@ def alpha_giou_loss(
     """
     iou, union = aligned_iou_and_union(pred, target, eps)
     penalty = giou_penalty(pred, target, union, eps)
-    return iou_term(iou, alpha, eps) + safe_pow(penalty, _penalty_power(alpha, alpha2))
+    return iou_term(iou, alpha, eps) + safe_pow(penalty, penalty_power(alpha, alpha2))
 
 
 @register("alpha_diou")
@@ -157,13 +157,13 @@ def alpha_ciou_loss(
     """
     loss, iou = _alpha_diou_and_iou(pred, target, alpha, alpha2, iou_term, eps)
     v = aspect_ratio_term(pred, target, eps)
-    return loss + safe_pow(ciou_tradeoff(iou, v, eps) * v, _penalty_power(alpha, alpha2))
+    return loss + safe_pow(ciou_tradeoff(iou, v, eps) * v, penalty_power(alpha, alpha2))
 
 
 # --- classic losses: the α losses at α = α₂ = 1 (eq. 4, left column) --------------------------------------------
 
 
-def _classic(name: str, alpha_loss: LossFn, doc: str) -> LossFn:
+def register_classic(name: str, alpha_loss: LossFn, doc: str) -> LossFn:
     """Return, registered as ``name``, the classic loss that is ``alpha_loss`` at α = α₂ = 1, with docstring ``doc``.
 
     It accepts ``alpha`` and ``alpha2`` so that every registered loss has one signature, and refuses any value but 1:
@@ -180,8 +180,7 @@ def _classic(name: str, alpha_loss: LossFn, doc: str) -> LossFn:
         iou_term: IoUTerm = power_iou_term,
         eps: float = EPS,
     ) -> Tensor:
-        if alpha != 1 or alpha2 not in (None, 1):
-            raise ValueError(f"{name} is the α = 1 loss; got alpha={alpha!r}, alpha2={alpha2!r} (use alpha_{name})")
+        require_unit_powers(name, alpha, alpha2, f"use alpha_{name}")
         return alpha_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps)
 
     classic_loss.__name__ = classic_loss.__qualname__ = f"{name}_loss"
@@ -189,7 +188,7 @@ def _classic(name: str, alpha_loss: LossFn, doc: str) -> LossFn:
     return register(name, alpha_form=f"alpha_{name}")(classic_loss)
 
 
-iou_loss = _classic(
+iou_loss = register_classic(
     "iou",
     alpha_iou_loss,
     """Return the IoU loss ``1 − IoU`` of each aligned xyxy box pair, shape ``(N,)`` (eq. 4, left; eq. 1 at α = 1).
@@ -197,7 +196,7 @@ iou_loss = _classic(
     :func:`alpha_iou_loss` at α = 1. ``pred``, ``target``: ``(N, 4)`` xyxy boxes; ``alpha``, ``alpha2`` must be 1.
     """,
 )
-giou_loss = _classic(
+giou_loss = register_classic(
     "giou",
     alpha_giou_loss,
     """Return the GIoU loss ``1 − IoU + |C ∖ (B ∪ Bgt)| / |C|`` per xyxy box pair, shape ``(N,)`` (eq. 4, left).
@@ -205,7 +204,7 @@ giou_loss = _classic(
     :func:`alpha_giou_loss` at α = α₂ = 1; equals ``torchvision.ops.generalized_box_iou_loss``.
     """,
 )
-diou_loss = _classic(
+diou_loss = register_classic(
     "diou",
     alpha_diou_loss,
     """Return the DIoU loss ``1 − IoU + ρ²(b, bgt) / c²`` per xyxy box pair, shape ``(N,)`` (eq. 4, left).
@@ -213,7 +212,7 @@ diou_loss = _classic(
     :func:`alpha_diou_loss` at α = α₂ = 1; equals ``torchvision.ops.distance_box_iou_loss``.
     """,
 )
-ciou_loss = _classic(
+ciou_loss = register_classic(
     "ciou",
     alpha_ciou_loss,
     """Return the CIoU loss ``1 − IoU + ρ²/c² + β·v`` per xyxy box pair, shape ``(N,)`` (eq. 4, left).

@@ -4,14 +4,16 @@ Adding a variant is one function decorated with :func:`register` (in :mod:`yolo_
 module imported by :mod:`yolo_alpha.losses.spec`) plus its tests. Every registered function has the signature::
 
     fn(pred: Tensor (N, 4), target: Tensor (N, 4), *, alpha: float, alpha2: float | None,
-       iou_term: IoUTerm, eps: float) -> Tensor (N,)
+       iou_term: IoUTerm, eps: float, **params: float, **state) -> Tensor (N,)
 
 on xyxy boxes, returning the unreduced loss of each aligned pair; reduction lives in :func:`~.spec.box_loss`.
+``params`` are the loss's own config keys (e.g. ``kappa`` of ``soft_iou``), declared here with their defaults;
+``state`` are inputs a caller carries from batch to batch (e.g. Wise-IoU v3's ``iou_mean``), never config keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from torch import Tensor
 
@@ -21,10 +23,23 @@ LossFn = Callable[..., Tensor]
 LOSSES: dict[str, LossFn] = {}
 """Registered box losses, name -> function (see the module docstring for the signature)."""
 
+CORE_KEYS = ("loss", "alpha", "alpha2", "iou_term")
+"""The keys every loss takes; a loss's own ``params`` must not reuse them."""
+
 _ALPHA_FORMS: dict[str, str] = {}  # classic (α = 1) loss name -> name of its α generalisation
+_FIXED_ALPHA: set[str] = set()  # losses to which eq. (3)'s powers do not apply: α = α₂ = 1 only
+_PARAMS: dict[str, dict[str, float]] = {}  # loss name -> {its own config key: default}
+_STATE: dict[str, dict[str, object]] = {}  # loss name -> {state input: value when the caller carries none}
 
 
-def register(name: str, *, alpha_form: str | None = None) -> Callable[[LossFn], LossFn]:
+def register(
+    name: str,
+    *,
+    alpha_form: str | None = None,
+    params: Mapping[str, float] | None = None,
+    state: Mapping[str, object] | None = None,
+    fixed_alpha: bool = False,
+) -> Callable[[LossFn], LossFn]:
     """Return a decorator that adds a loss function to :data:`LOSSES` under ``name`` and returns it unchanged.
 
     Args:
@@ -32,7 +47,20 @@ def register(name: str, *, alpha_form: str | None = None) -> Callable[[LossFn], 
         alpha_form: for a classic loss, which is fixed at α = α₂ = 1, the registry name of its α-IoU generalisation
             (``"giou"`` -> ``"alpha_giou"``). Such a loss refuses other powers in :func:`~.spec.resolve_loss` and
             the error points the user to ``alpha_form``. ``None`` for a loss that takes a power α.
+        params: the loss's own config keys with their defaults, e.g. ``{"kappa": 10.0}``; each must be a finite
+            number > 0. A key shared by several losses must have one default, so that the key means one thing.
+        state: keyword inputs the caller carries between batches, with the value used when none is given (Wise-IoU
+            v3: ``{"iou_mean": 1.0}``). A loss with state is "stateful" (:attr:`~.spec.LossSpec.stateful`).
+        fixed_alpha: True for a loss that eq. (3) does not generalise and that has no α form: it takes
+            α = α₂ = 1 only, and says so instead of pointing to an α form.
     """
+    params = dict(params or {})
+    for key, default in params.items():
+        if key in CORE_KEYS:
+            raise ValueError(f"loss parameter {key!r} of {name!r} would shadow the core key {key!r}")
+        taken = all_loss_params().get(key)
+        if taken is not None and taken != default:
+            raise ValueError(f"loss parameter {key!r} of {name!r} has default {default}, elsewhere {taken}")
 
     def add(fn: LossFn) -> LossFn:
         if name in LOSSES:
@@ -40,14 +68,49 @@ def register(name: str, *, alpha_form: str | None = None) -> Callable[[LossFn], 
         LOSSES[name] = fn
         if alpha_form is not None:
             _ALPHA_FORMS[name] = alpha_form
+        if fixed_alpha:
+            _FIXED_ALPHA.add(name)
+        _PARAMS[name] = params
+        _STATE[name] = dict(state or {})
         return fn
 
     return add
 
 
 def alpha_form_of(name: str) -> str | None:
-    """Return the registry name of the α generalisation of classic loss ``name``, or None if ``name`` takes an α."""
+    """Return the registry name of the α generalisation of classic loss ``name``, or None if it has none."""
     return _ALPHA_FORMS.get(name)
+
+
+def takes_alpha(name: str) -> bool:
+    """Return True if loss ``name`` takes the powers α, α₂ of eq. (3); False if it is fixed at α = α₂ = 1."""
+    return name not in _ALPHA_FORMS and name not in _FIXED_ALPHA
+
+
+def loss_params_of(name: str) -> dict[str, float]:
+    """Return the own config keys of loss ``name`` with their defaults (``{}`` for most losses)."""
+    return dict(_PARAMS.get(name, {}))
+
+
+def loss_state_of(name: str) -> dict[str, object]:
+    """Return the state inputs of loss ``name`` with their initial values (``{}`` for a stateless loss)."""
+    return dict(_STATE.get(name, {}))
+
+
+def all_loss_params() -> dict[str, float]:
+    """Return every loss's own config keys with their defaults, sorted by key."""
+    merged = {key: default for params in _PARAMS.values() for key, default in params.items()}
+    return dict(sorted(merged.items()))
+
+
+def losses_taking(key: str) -> list[str]:
+    """Return the sorted names of the losses that take the config key ``key``."""
+    return sorted(name for name, params in _PARAMS.items() if key in params)
+
+
+def losses_with_state(key: str) -> list[str]:
+    """Return the sorted names of the losses that take the state input ``key`` (e.g. ``iou_mean``)."""
+    return sorted(name for name, state in _STATE.items() if key in state)
 
 
 def list_losses() -> list[str]:

@@ -1,9 +1,10 @@
 """Validated box-loss settings (:class:`LossSpec`, built by :func:`resolve_loss`) and the one-call :func:`box_loss`.
 
-The four user-facing keys, as in ``cfg/default.yaml``: ``loss`` (a name in :data:`~.registry.LOSSES`), ``alpha``
-(α of eq. 3/4), ``alpha2`` (α₂ of eq. 3) and ``iou_term`` (a key of :data:`~.terms.IOU_TERMS`). Every error
-message about them is raised here, once, when the settings are resolved; a :class:`LossSpec` is then called once
-per training batch without checking anything again.
+The user-facing keys, as in ``cfg/default.yaml``: ``loss`` (a name in :data:`~.registry.LOSSES`), ``alpha``
+(α of eq. 3/4), ``alpha2`` (α₂ of eq. 3), ``iou_term`` (a key of :data:`~.terms.IOU_TERMS`), and the keys some
+losses take of their own (:func:`~.registry.all_loss_params`: ``focal_gamma``, ``kappa``, ``wiou_alpha``,
+``wiou_delta``), None meaning the loss's default. Every error message about them is raised here, once, when the
+settings are resolved; a :class:`LossSpec` is then called once per training batch without checking them again.
 """
 
 from __future__ import annotations
@@ -17,8 +18,20 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
-from yolo_alpha.losses import iou_family  # noqa: F401  (imported for its side effect: registering the losses)
-from yolo_alpha.losses.registry import LOSSES, alpha_form_of
+# Imported for their side effect: registering the losses.
+from yolo_alpha.losses import eiou, iou_family, l1, mpdiou, siou, soft_iou, wise_iou  # noqa: F401
+from yolo_alpha.losses.fused import fused_loss, use_fused
+from yolo_alpha.losses.registry import (
+    CORE_KEYS,
+    LOSSES,
+    all_loss_params,
+    alpha_form_of,
+    loss_params_of,
+    loss_state_of,
+    losses_taking,
+    losses_with_state,
+    takes_alpha,
+)
 from yolo_alpha.losses.terms import EPS, IOU_TERMS
 
 DEFAULT_ALPHA = 3.0
@@ -27,8 +40,13 @@ DEFAULT_ALPHA = 3.0
 REDUCTIONS = ("none", "mean", "sum")
 
 
+# Said after "must be a finite number > 0, got 0" for a loss key where 0 has a meaning of its own.
+_ZERO_HINTS = {"focal_gamma": "γ = 0 is plain EIoU: use loss='eiou'"}
+
+
 class LossConfigError(ValueError):
-    """A box-loss setting (``loss``, ``alpha``, ``alpha2``, ``iou_term``, ``reduction``, box shapes) is invalid."""
+    """A box-loss setting (``loss``, ``alpha``, ``alpha2``, ``iou_term``, a loss's own key, ``reduction``, box shapes,
+    a state input) is invalid."""
 
 
 def _not_one_of(key: str, value: object, choices: Iterable[str], what: str) -> LossConfigError:
@@ -41,7 +59,7 @@ def _not_one_of(key: str, value: object, choices: Iterable[str], what: str) -> L
     return LossConfigError(message)
 
 
-def _check_power(key: str, value: object, *, zero_allowed: bool, zero_hint: str = "") -> float:
+def _check_power(key: str, value: object, *, zero_allowed: bool = False, zero_hint: str = "") -> float:
     # bool is a numbers.Real subclass, but alpha=True is a config mistake, not the number 1.
     is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if not is_number or not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed):
@@ -51,13 +69,46 @@ def _check_power(key: str, value: object, *, zero_allowed: bool, zero_hint: str 
     return float(value)
 
 
-def _check_classic(loss: str, alpha_form: str | None, key: str, value: float) -> None:
+def _check_fixed_alpha(loss: str, key: str, value: float) -> None:
     # A classic name with a power would silently train a different loss than its name says.
-    if alpha_form is not None and value != 1:
+    if takes_alpha(loss) or value == 1:
+        return
+    alpha_form = alpha_form_of(loss)
+    if alpha_form is not None:
         raise LossConfigError(
             f"loss={loss!r} is the classic α = 1 loss but {key}={value} was given; "
             f"use loss={alpha_form!r} for a power α"
         )
+    raise LossConfigError(
+        f"loss={loss!r} takes no power (eq. 3 of α-IoU does not apply to it; see 'yolo-alpha help losses') "
+        f"but {key}={value} was given"
+    )
+
+
+def _resolve_params(loss: str, given: dict[str, object]) -> tuple[tuple[str, float], ...]:
+    # Every loss key is accepted by resolve_loss so that a flat settings dict passes through; a non-null key for a
+    # loss that does not take it is refused, because it would be silently ignored otherwise.
+    known = all_loss_params()
+    for key, value in given.items():
+        if key not in known:
+            if losses_with_state(key):
+                raise LossConfigError(
+                    f"{key} is the state of {', '.join(losses_with_state(key))}, not a setting: pass it when calling "
+                    f"the loss (spec(pred, target, {key}=...) or box_loss(..., {key}=...))"
+                )
+            valid = sorted((*CORE_KEYS, *known))
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f". Did you mean {close[0]!r}?" if close else ""
+            raise LossConfigError(f"{key!r} is not a box-loss key. Valid: {', '.join(valid)}{hint}")
+        if value is not None and key not in loss_params_of(loss):
+            raise LossConfigError(
+                f"{key} applies only to {', '.join(losses_taking(key))}; got {key}={value!r} with loss={loss!r}"
+            )
+    resolved = {}
+    for key, default in loss_params_of(loss).items():
+        value = given.get(key)
+        resolved[key] = default if value is None else _check_power(key, value, zero_hint=_ZERO_HINTS.get(key, ""))
+    return tuple(sorted(resolved.items()))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,37 +119,72 @@ class LossSpec:
 
     Attributes:
         loss: registry name (:func:`~.registry.list_losses`).
-        alpha: α of eq. (3)/(4), the IoU term's power (1.0 for the classic losses).
+        alpha: α of eq. (3)/(4), the IoU term's power (1.0 for the classic losses and those eq. 3 does not cover).
         alpha2: α₂ of eq. (3), the penalty terms' power.
         iou_term: ``"power"`` (1 − IoU^α, eq. 2/4) or ``"boxcox"`` ((1 − IoU^α)/α, eq. 1).
+        params: the loss's own keys with their resolved values, sorted, e.g. ``(("kappa", 30.0),)``; a tuple so
+            that the spec stays hashable. ``()`` for a loss without keys of its own.
     """
 
     loss: str
     alpha: float
     alpha2: float
     iou_term: str
+    params: tuple[tuple[str, float], ...] = ()
 
-    def __call__(self, pred: Tensor, target: Tensor) -> Tensor:
+    @property
+    def stateful(self) -> bool:
+        """True if the loss reads state the caller carries between batches (Wise-IoU v3's ``iou_mean``)."""
+        return bool(loss_state_of(self.loss))
+
+    def initial_state(self) -> dict[str, object]:
+        """Return the loss's state inputs with their initial values (``{"iou_mean": 1.0}`` for ``wiou``; else {})."""
+        return loss_state_of(self.loss)
+
+    def __call__(self, pred: Tensor, target: Tensor, **state: object) -> Tensor:
         """Return the loss of each aligned pair of xyxy boxes ``pred``, ``target`` (both ``(N, 4)``), shape ``(N,)``.
 
         float16, bfloat16 and float32 inputs are computed and returned in float32 with autocast disabled: powers
         of IoU near 1 and the eps guards (1e-7) are below half precision. float64 inputs stay float64 (gradcheck).
         Shapes are not checked here (see :func:`box_loss`): this runs once per batch in training.
+
+        Args:
+            pred, target: ``(N, 4)`` xyxy boxes.
+            **state: a stateful loss's inputs (``iou_mean=`` for ``wiou``: float or 0-dim tensor); one left out
+                takes its initial value (:meth:`initial_state`).
+
+        Raises:
+            LossConfigError: for a state input this loss does not take.
         """
+        if state:
+            unknown = sorted(set(state) - set(loss_state_of(self.loss)))
+            if unknown:
+                raise LossConfigError(f"loss={self.loss!r} takes no state {', '.join(unknown)}")
+        loss_fn = LOSSES[self.loss]  # the reference path, always correct
+        if not self.params and not state and use_fused(len(pred), pred.device):
+            loss_fn = fused_loss(self.loss) or loss_fn  # same values and gradients (tests/losses/test_fused.py)
         dtype = torch.float64 if torch.promote_types(pred.dtype, target.dtype) == torch.float64 else torch.float32
         with torch.autocast(device_type=pred.device.type, enabled=False):
-            return LOSSES[self.loss](
+            return loss_fn(
                 pred.to(dtype),
                 target.to(dtype),
                 alpha=self.alpha,
                 alpha2=self.alpha2,
                 iou_term=IOU_TERMS[self.iou_term],
                 eps=EPS,
+                **dict(self.params),
+                **state,
             )
 
-    def as_dict(self) -> dict[str, str | float]:
-        """Return the settings as ``{"loss", "alpha", "alpha2", "iou_term"}``, e.g. to log or save with a model."""
-        return dataclasses.asdict(self)
+    def as_dict(self) -> dict[str, str | float | None]:
+        """Return ``loss, alpha, alpha2, iou_term`` and every loss's own key (None where this loss does not use it).
+
+        Every key is present whatever the loss, so a run's recorded settings always name all of them;
+        ``resolve_loss(**spec.as_dict()) == spec``.
+        """
+        own = dict(self.params)
+        core = {"loss": self.loss, "alpha": self.alpha, "alpha2": self.alpha2, "iou_term": self.iou_term}
+        return {**core, **{key: own.get(key) for key in all_loss_params()}}
 
 
 def resolve_loss(
@@ -106,15 +192,19 @@ def resolve_loss(
     alpha: float | None = None,
     alpha2: float | None = None,
     iou_term: str = "power",
+    **params: float | None,
 ) -> LossSpec:
     """Return the validated :class:`LossSpec` for the user-facing loss keys, with defaults filled in.
 
     Args:
-        loss: a registered name; ``iou giou diou ciou`` are the classic α = 1 losses, ``alpha_*`` their α forms.
-        alpha: α; None means 3.0 for the alpha_* losses (the paper's choice) and 1.0 for classic ones, which accept
+        loss: a registered name; ``iou giou diou ciou eiou siou mpdiou soft_iou`` are classic α = 1 losses with
+            ``alpha_*`` α forms; ``focal_eiou wiou_v1 wiou l1`` take α = 1 only (eq. 3 does not apply to them).
+        alpha: α; None means 3.0 for the alpha_* losses (the paper's choice) and 1.0 for the others, which accept
             nothing else. Must be a finite number > 0; 0 is allowed with ``iou_term="boxcox"`` (−log IoU, eq. 2).
         alpha2: α₂ > 0 of the penalty terms (eq. 3); None means ``alpha``. Must be given when ``alpha`` is 0.
         iou_term: ``"power"`` or ``"boxcox"`` (:data:`~.terms.IOU_TERMS`).
+        **params: the losses' own keys (:func:`~.registry.all_loss_params`), each a finite number > 0 or None for
+            the loss's default; a non-null key the chosen loss does not take is refused.
 
     Raises:
         LossConfigError: naming the offending key and what it accepts.
@@ -123,23 +213,23 @@ def resolve_loss(
         raise _not_one_of("loss", loss, LOSSES, "a box loss")
     if not isinstance(iou_term, str) or iou_term not in IOU_TERMS:
         raise _not_one_of("iou_term", iou_term, IOU_TERMS, "an IoU term")
-    alpha_form = alpha_form_of(loss)
+    resolved_params = _resolve_params(loss, params)
     if alpha is None:
-        alpha = 1.0 if alpha_form else DEFAULT_ALPHA
+        alpha = DEFAULT_ALPHA if takes_alpha(loss) else 1.0
     alpha = _check_power(
         "alpha",
         alpha,
         zero_allowed=iou_term == "boxcox",
         zero_hint="alpha=0 is the −log IoU limit of eq. 2 and needs iou_term='boxcox'",
     )
-    _check_classic(loss, alpha_form, "alpha", alpha)
+    _check_fixed_alpha(loss, "alpha", alpha)
     if alpha2 is None:
         if alpha == 0:
             raise LossConfigError("alpha2 must be set when alpha=0: the penalty power α₂ of eq. 3 defaults to alpha")
         alpha2 = alpha
     alpha2 = _check_power("alpha2", alpha2, zero_allowed=False)
-    _check_classic(loss, alpha_form, "alpha2", alpha2)
-    return LossSpec(loss=loss, alpha=alpha, alpha2=alpha2, iou_term=iou_term)
+    _check_fixed_alpha(loss, "alpha2", alpha2)
+    return LossSpec(loss=loss, alpha=alpha, alpha2=alpha2, iou_term=iou_term, params=resolved_params)
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -175,23 +265,30 @@ def box_loss(
     alpha2: float | None = None,
     iou_term: str = "power",
     reduction: str = "none",
+    **keys: object,
 ) -> Tensor:
     """Return the box loss of aligned xyxy boxes: shape ``(N,)`` for ``reduction="none"``, a scalar otherwise.
 
-    One-call form of ``resolve_loss(loss, alpha, alpha2, iou_term)(pred, target)`` followed by the reduction; in a
-    training loop resolve once and call the :class:`LossSpec` instead. The mean of an empty input is 0.
+    One-call form of ``resolve_loss(loss, alpha, alpha2, iou_term, **params)(pred, target, **state)`` followed by
+    the reduction; in a training loop resolve once and call the :class:`LossSpec` instead. The mean of an empty
+    input is 0.
 
     Args:
         pred: ``(N, 4)`` predicted boxes ``(x1, y1, x2, y2)``, ``x1 <= x2``, ``y1 <= y2``.
         target: ``(N, 4)`` target boxes, same format.
         loss, alpha, alpha2, iou_term: see :func:`resolve_loss`.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        **keys: the loss's own keys (e.g. ``kappa=5``, see :func:`resolve_loss`) and, for a stateful loss, its
+            state (``iou_mean=0.4`` for ``wiou``).
 
     Raises:
-        LossConfigError: for an invalid setting, reduction or box shape.
+        LossConfigError: for an invalid setting, reduction, box shape or state input.
     """
-    spec = resolve_loss(loss, alpha, alpha2, iou_term)
+    state_keys = loss_state_of(loss) if isinstance(loss, str) else {}
+    state = {key: value for key, value in keys.items() if key in state_keys}
+    params = {key: value for key, value in keys.items() if key not in state_keys}
+    spec = resolve_loss(loss, alpha, alpha2, iou_term, **params)
     if reduction not in REDUCTIONS:
         raise _not_one_of("reduction", reduction, REDUCTIONS, "a reduction")
     _check_boxes(pred, target)
-    return _reduce(spec(pred, target), reduction)
+    return _reduce(spec(pred, target, **state), reduction)

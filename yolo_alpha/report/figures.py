@@ -1,5 +1,5 @@
-"""Figures of a sweep, as in the α-IoU paper: AP vs IoU threshold, mAP over epochs (Fig. 3), α sensitivity (Fig. 6)
-and relative improvement vs noise rate η (Table 3 as a plot).
+"""Figures of a sweep, as in the α-IoU paper: AP vs IoU threshold, true positives above IoU 0.5 … 0.9 (Fig. 2), mAP
+over epochs (Fig. 3), α sensitivity (Fig. 6) and relative improvement vs noise rate η (Table 3 as a plot).
 
 Each figure has a ``*_data`` function returning the plotted numbers as flat rows (written next to the PNG as CSV) and
 a ``plot_*`` function that draws exactly those rows. Plot functions take ``ax=None``, return ``(fig, ax)`` and never
@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # files only; no display is ever needed
 
 import matplotlib.pyplot as plt
 
+from yolo_alpha.evaluate.coco import COUNT_KEYS, COUNT_THRESHOLDS
 from yolo_alpha.metrics import IOU_THRESHOLDS
 from yolo_alpha.report.tables import AP_KEYS, base_loss, config_label, sort_key, varied_keys
 
@@ -214,6 +215,91 @@ def plot_improvement_vs_noise(improvements: list[dict], metric: str = "mAP50-95"
         )
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set(xlabel="noise rate η", ylabel=f"rela. improv. of {metric} (%)", title=f"Relative improvement of {metric}")
+    ax.grid(alpha=0.3)
+    if rows:
+        ax.legend(fontsize="small")
+    return fig, ax
+
+
+def tp_counts_data(summary: list[dict]) -> list[dict]:
+    """Return rows ``{config, iou_threshold, mean, std, n}``: Fig. 2's true positives at IoU ≥ 0.5, …, 0.9 per config.
+
+    Configurations whose runs have no counts (results from before the COCO evaluation) are left out.
+    """
+    keys = _label_keys(summary)
+    return [
+        {
+            "config": config_label(s["params"], keys),
+            "iou_threshold": t,
+            "mean": s["mean"][key],
+            "std": s["std"].get(key),
+            "n": s["n"],
+        }
+        for s in summary
+        if s["mean"].get(COUNT_KEYS[0]) is not None
+        for t, key in zip(COUNT_THRESHOLDS, COUNT_KEYS)
+    ]
+
+
+def tp_count_improvement_data(improvements: list[dict]) -> list[dict]:
+    """Return rows ``{config, baseline, iou_threshold, relative_difference}``: α-loss vs baseline true positives.
+
+    The difference is (α − base) / base of the mean counts per threshold, a fraction (the paper: about +1% at
+    IoU ≥ 0.5, +11% at IoU ≥ 0.9).
+    """
+    keys = sorted({"loss", *varied_keys(improvements)}) if improvements else None
+    return [
+        {
+            "config": config_label(r["params"], keys),
+            "baseline": config_label(r["baseline_params"], keys),
+            "iou_threshold": t,
+            "relative_difference": r["improvement"].get(key),
+        }
+        for r in improvements
+        if r["improvement"].get(COUNT_KEYS[0]) is not None
+        for t, key in zip(COUNT_THRESHOLDS, COUNT_KEYS)
+    ]
+
+
+def plot_tp_counts(summary: list[dict], ax=None):
+    """Return (fig, ax) with grouped bars: true positives at IoU ≥ 0.5 … 0.9, one bar per configuration (Fig. 2)."""
+    return plot_count_bars(tp_counts_data(summary), ax=ax)
+
+
+def plot_count_bars(rows: list[dict], ax=None, title: str = "Detections after NMS (Fig. 2)"):
+    """Return (fig, ax) with rows ``{config, iou_threshold, mean, std}`` as grouped bars, one group per threshold.
+
+    Shared by the report (mean over seeds) and ``yolo-alpha plot iou-hist`` (one model per bar, std None).
+    """
+    fig, ax = _axes(ax)
+    groups = _by(rows, "config")
+    width = 0.8 / max(len(groups), 1)
+    for i, (config, rows) in enumerate(groups.items()):
+        xs = [j + (i - (len(groups) - 1) / 2) * width for j in range(len(rows))]
+        spread = [r["std"] or 0.0 for r in rows] if any(r["std"] is not None for r in rows) else None  # one run: none
+        ax.bar(xs, [r["mean"] for r in rows], width, yerr=spread, capsize=2, label=config)
+    ax.set_xticks(range(len(COUNT_THRESHOLDS)), [f"≥ {t:.1f}" for t in COUNT_THRESHOLDS])
+    ax.set(xlabel="IoU with the matched ground truth", ylabel="true positives", title=title)
+    ax.grid(alpha=0.3, axis="y")
+    if groups:
+        ax.legend(fontsize="small")
+    return fig, ax
+
+
+def plot_tp_count_improvement(improvements: list[dict], ax=None):
+    """Return (fig, ax) with each α-loss's relative difference (%) in true positives vs its baseline per threshold."""
+    fig, ax = _axes(ax)
+    rows = [r for r in tp_count_improvement_data(improvements) if r["relative_difference"] is not None]
+    for config, line in _by(rows, "config").items():
+        ax.plot(
+            [r["iou_threshold"] for r in line],
+            [100 * r["relative_difference"] for r in line],
+            marker="o",
+            label=f"{config} vs {line[0]['baseline']}",
+        )
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(COUNT_THRESHOLDS)
+    ax.set(xlabel="IoU threshold", ylabel="relative difference (%)", title="True positives: α-loss vs baseline")
     ax.grid(alpha=0.3)
     if rows:
         ax.legend(fontsize="small")

@@ -7,14 +7,17 @@ import math
 from pathlib import Path
 from typing import Any
 
+from yolo_alpha.evaluate.coco import COUNT_KEYS
 from yolo_alpha.losses import LOSSES
 from yolo_alpha.losses.registry import alpha_form_of
 from yolo_alpha.metrics import IOU_THRESHOLDS
 
 AP_KEYS = tuple(f"AP{round(t * 100)}" for t in IOU_THRESHOLDS)  # AP50, AP55, …, AP95
 TABLE_METRICS = (*AP_KEYS, "mAP50-95", "mAP75-95")  # the columns of the paper's Tables 1 and 3
-EXTRA_METRICS = ("noise_mean_iou", "epochs", "seconds")  # summarised too, but not in the AP table
+# Summarised too, but not in the AP table: Fig. 2's true-positive counts, Ultralytics' own mAP (for comparison), …
+EXTRA_METRICS = (*COUNT_KEYS, "n_gt", "ultralytics_mAP50-95", "noise_mean_iou", "epochs", "seconds")
 NOT_METRICS = ("cell_id", "params", "run_dir")
+IMPROVEMENT_METRICS = (*TABLE_METRICS, *COUNT_KEYS)  # "rela. improv." of AP and of Fig. 2's counts
 # alpha_X is compared with X, its α = 1 form: the pairs come from the loss registry, not a list kept here.
 BASE_LOSSES = {alpha_form_of(name): name for name in LOSSES if alpha_form_of(name)}
 
@@ -45,6 +48,15 @@ def load_results(sweep_dir: str | Path) -> list[dict]:
                 raise ResultsFileError(f"{path}, line {number}: expected a JSON object with a 'params' object")
             rows.append(row)
     return rows
+
+
+def evaluators(rows: list[dict]) -> dict[str, int]:
+    """Return {evaluator: number of rows}; rows from before the COCO evaluation count as "ultralytics"."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        name = str(row.get("evaluator", "ultralytics"))
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def base_loss(loss: Any) -> str | None:
@@ -161,6 +173,8 @@ def find_baseline(row: dict, summary: list[dict]) -> dict | None:
 def relative_improvement(summary: list[dict]) -> list[dict]:
     """Return the paper's "rela. improv." (α − base) / base of each metric's mean, one row per α-loss configuration.
 
+    Metrics: the AP table's and Fig. 2's counts (TP50 … TP90: the paper's "+1% at IoU ≥ 0.5, +11% at IoU ≥ 0.9").
+
     Each row is ``{"params", "baseline_params", "improvement": {metric: fraction or None}}``; the baseline is chosen
     by :func:`find_baseline`. A value is None when the baseline is 0 or either mean is missing. α rows without a
     baseline in the sweep are left out. Values are fractions (0.0355 is the paper's 3.55%).
@@ -171,7 +185,7 @@ def relative_improvement(summary: list[dict]) -> list[dict]:
         if baseline is None:
             continue
         improvement = {}
-        for metric in TABLE_METRICS:
+        for metric in IMPROVEMENT_METRICS:
             a, b = row["mean"].get(metric), baseline["mean"].get(metric)
             improvement[metric] = None if a is None or b is None or b == 0 else (a - b) / b
         rows.append({"params": row["params"], "baseline_params": baseline["params"], "improvement": improvement})
@@ -193,11 +207,15 @@ def summary_csv_rows(summary: list[dict]) -> list[dict]:
 
 
 def improvement_csv_rows(improvements: list[dict]) -> list[dict]:
-    """Return `improvements` flattened for CSV: params columns, ``baseline`` (its params), one column per metric."""
+    """Return `improvements` flattened for CSV: params columns, ``baseline`` (its params), one column per metric.
+
+    The count columns (TP50 … TP90) appear only when some row has them (rows from before the counts have none).
+    """
     keys = sorted({k for r in improvements for k in r["params"]})
+    counted = [m for m in COUNT_KEYS if any(r["improvement"].get(m) is not None for r in improvements)]
     return [
         {k: r["params"].get(k) for k in keys}
         | {"baseline": config_label(r["baseline_params"])}
-        | {m: r["improvement"][m] for m in TABLE_METRICS}
+        | {m: r["improvement"][m] for m in (*TABLE_METRICS, *counted)}
         for r in improvements
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import matplotlib
@@ -11,10 +10,14 @@ matplotlib.use("Agg")  # files only; no display is ever needed
 
 import matplotlib.pyplot as plt
 
+from yolo_alpha.evaluate.coco import COUNT_KEYS
+from yolo_alpha.evaluate.detector import AP_CONF, AP_NMS_IOU, COUNT_CONF, COUNT_NMS_IOU
+from yolo_alpha.plot.files import write_csv
 from yolo_alpha.report import figures
 from yolo_alpha.report.tables import (
     TABLE_METRICS,
     config_label,
+    evaluators,
     improvement_csv_rows,
     load_results,
     relative_improvement,
@@ -36,7 +39,8 @@ HOW_TO_READ = (
 def write_report(sweep_dir: str | Path) -> Path:
     """Return the path of ``<sweep>/report/report.md``, written with summary.csv, relative_improvement.csv and figures.
 
-    Figures (each a PNG plus a CSV of the plotted numbers): ap_vs_iou, map_over_epochs, alpha_sensitivity (only
+    Figures (each a PNG plus a CSV of the plotted numbers): ap_vs_iou, tp_counts (paper Fig. 2; skipped with a note
+    when no row has counts), map_over_epochs, alpha_sensitivity (only
     when the grid varies ``alpha``) and improvement_vs_noise (only when it varies ``noise_eta``).
     """
     sweep_dir = Path(sweep_dir)
@@ -45,8 +49,8 @@ def write_report(sweep_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     summary = summarise(rows)
     improvements = relative_improvement(summary)
-    _write_csv(out / "summary.csv", summary_csv_rows(summary))
-    _write_csv(out / "relative_improvement.csv", improvement_csv_rows(improvements))
+    write_csv(out / "summary.csv", summary_csv_rows(summary))
+    write_csv(out / "relative_improvement.csv", improvement_csv_rows(improvements))
 
     varied = varied_keys(rows)
     lines = [
@@ -56,8 +60,9 @@ def write_report(sweep_dir: str | Path) -> Path:
         + (f"; varied: {', '.join(varied)}" if varied else "")
         + f". Source: `{sweep_dir / 'results.jsonl'}`.",
         "",
-        "## AP per IoU threshold",
+        f"## AP per IoU threshold ({_evaluator_title(rows)})",
         "",
+        *_evaluator_note(rows),
         *_markdown_table(summary, improvements),
         "",
         HOW_TO_READ,
@@ -84,6 +89,8 @@ def write_report(sweep_dir: str | Path) -> Path:
         figures.plot_ap_vs_iou(summary),
         figures.ap_vs_iou_data(summary),
     )
+
+    lines += _tp_counts_figure(out, summary, improvements)
 
     epoch_rows, missing = figures.map_over_epochs_data(summary)
     lines += _figure(
@@ -123,6 +130,63 @@ def write_report(sweep_dir: str | Path) -> Path:
     return path
 
 
+def _evaluator_title(rows: list[dict]) -> str:
+    names = evaluators(rows)
+    if set(names) == {"pycocotools"}:
+        return "COCO-style, pycocotools"
+    return "Ultralytics' validator" if set(names) == {"ultralytics"} else "mixed evaluators"
+
+
+def _evaluator_note(rows: list[dict]) -> list[str]:
+    """Return the lines saying which evaluator produced the AP table (and a warning when the rows mix two)."""
+    names = evaluators(rows)
+    lines = []
+    if "pycocotools" in names:
+        lines.append(
+            f"AP from pycocotools' COCOeval of each run's best.pt on its val split (Ultralytics' detections at conf "
+            f"{AP_CONF:g}, NMS IoU {AP_NMS_IOU:g}; all areas; up to 300 detections per image). Ultralytics' own "
+            "mAP50-95 of the same detections is in summary.csv as `ultralytics_mAP50-95`."
+        )
+    if "ultralytics" in names:
+        lines.append(
+            "AP from Ultralytics' final validation of best.pt (`metrics.box.all_ap`): these rows predate the COCO "
+            "evaluation."
+        )
+    if len(names) > 1:
+        counts = ", ".join(f"{name}: {n} run(s)" for name, n in sorted(names.items()))
+        lines.append(f"**The runs were scored by different evaluators** ({counts}); compare them with care.")
+    return [*lines, ""]
+
+
+def _tp_counts_figure(out: Path, summary: list[dict], improvements: list[dict]) -> list[str]:
+    """Return the report lines of Fig. 2 (true positives at IoU ≥ 0.5 … 0.9), or a note when no run has counts."""
+    data = figures.tp_counts_data(summary)
+    if not data:
+        return [
+            "Fig. 2 (true positives at IoU ≥ 0.5 … 0.9) skipped: no run has counts (results from before the COCO "
+            "evaluation; rerun the sweep in a new folder to get them).",
+            "",
+        ]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    figures.plot_tp_counts(summary, ax=axes[0])
+    figures.plot_tp_count_improvement(improvements, ax=axes[1])
+    lines = _figure(
+        out,
+        "tp_counts",
+        f"Detections after NMS (IoU {COUNT_NMS_IOU:g}, conf ≥ {COUNT_CONF:g}) matched one-to-one to a ground truth of "
+        "their class at IoU ≥ 0.5 … 0.9, mean over seeds (paper Fig. 2); right: relative difference of each α-loss to "
+        "its baseline "
+        "([tp_counts_improvement.csv](tp_counts_improvement.csv)).",
+        (fig, axes),
+        data,
+    )
+    write_csv(out / "tp_counts_improvement.csv", figures.tp_count_improvement_data(improvements))
+    without = [config_label(s["params"]) for s in summary if s["mean"].get(COUNT_KEYS[0]) is None]
+    if without:
+        lines += [f"Note: no counts for {len(without)} configuration(s), left out: " + "; ".join(without), ""]
+    return lines
+
+
 def _two_metric_figure(out: Path, name: str, caption: str, plot, rows: list[dict]) -> list[str]:
     """Return the report lines of figure `name`: `plot(metric, ax)` drawn for mAP50-95 and mAP75-95 side by side."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -136,16 +200,8 @@ def _figure(out: Path, name: str, caption: str, fig_ax, data: list[dict]) -> lis
     fig.tight_layout()
     fig.savefig(out / f"{name}.png", dpi=120)
     plt.close(fig)
-    _write_csv(out / f"{name}.csv", data)
+    write_csv(out / f"{name}.csv", data)
     return [f"![{name}]({name}.png)", "", f"*{caption}* Data: [{name}.csv]({name}.csv).", ""]
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    fields = list(dict.fromkeys(k for row in rows for k in row))
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
 
 
 def _markdown_table(summary: list[dict], improvements: list[dict]) -> list[str]:

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections import Counter, deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -21,16 +22,22 @@ import torch
 import yaml
 
 from yolo_alpha import run
-from yolo_alpha.metrics import ap_by_threshold
+from yolo_alpha.evaluate import evaluate_training
 from yolo_alpha.report.tables import load_results
+from yolo_alpha.sweep.backends import CellJob, SweepOptions, check_options, make_pool
 from yolo_alpha.sweep.grid import Cell, SweepError, SweepGrid
 
 DEFAULT_PROJECT = "runs/sweeps"
 SPEC_FILE, RESULTS_FILE, LOCK_FILE, RUNS_DIR = "sweep.yaml", "results.jsonl", ".lock", "runs"
+FAILURES_FILE, LOGS_DIR = "failures.jsonl", "logs"  # cells that failed after their retries; parallel runs' output
 
 
 class SweepBusyError(RuntimeError):
     """Another process is running the same sweep folder."""
+
+
+class SweepCellsFailed(RuntimeError):
+    """Cells still failed after their retries; the other cells finished and are recorded (see failures.jsonl)."""
 
 
 def run_sweep(
@@ -38,16 +45,22 @@ def run_sweep(
     project: str | Path | None = None,
     dry_run: bool = False,
     train: Callable[..., Any] = run.train,
+    options: SweepOptions | None = None,
 ) -> Path:
     """Return the sweep's results.jsonl after training every cell that has no row in it yet.
 
     `project` defaults to the sweep file's ``project``, else runs/sweeps. With `dry_run`, print each cell's status
-    (done / resume / todo) and write nothing. A cell that raises is not recorded; the error propagates after the
-    finished cells' rows are safely on disk, and the next run redoes that cell.
+    (done / resume / todo) and write nothing. `options` pick the backend (default: local, in this process) and how
+    often a failed cell is tried again. Only this process writes results.jsonl: a row as each cell finishes, rows in
+    grid order. A cell that still fails is not recorded (a rerun redoes it) but listed in failures.jsonl; the local
+    backend then re-raises its error at once, the parallel backends first finish the other cells, then raise
+    SweepCellsFailed.
     """
+    options = options or SweepOptions()
     sweep_dir = Path(project or grid.project or DEFAULT_PROJECT).resolve() / grid.name
     results = sweep_dir / RESULTS_FILE
     check_same_grid(sweep_dir, grid)  # before anything is created: a mismatch must not touch the folder
+    check_options(options, grid.cells())
     if dry_run:
         done = {row["cell_id"] for row in read_results(results)}
         for cell in grid.cells():
@@ -59,22 +72,86 @@ def run_sweep(
         if not (sweep_dir / SPEC_FILE).exists():
             write_atomically(sweep_dir / SPEC_FILE, yaml.safe_dump(grid.spec(), sort_keys=False))
         rows = read_results(results)
-        done = {row["cell_id"] for row in rows}
         cells = grid.cells()
-        for i, cell in enumerate(cells, 1):
-            if cell.cell_id in done:
-                print(f"[{i}/{len(cells)}] {cell.cell_id}: done, skipped")
-                continue
-            print(f"[{i}/{len(cells)}] {cell.cell_id}: {cell_status(cell, sweep_dir, done)}, training")
-            try:
-                row = train_cell(cell, sweep_dir / RUNS_DIR, train)
-            except BaseException:
-                print(f"[{i}/{len(cells)}] {cell.cell_id}: failed (not recorded; a rerun redoes it)")
-                raise
-            rows.append(row)
-            write_atomically(results, "".join(json.dumps(r, default=str) + "\n" for r in rows))
-            print(f"[{i}/{len(cells)}] {cell.cell_id}: finished, mAP50-95 {row['mAP50-95']:.4f}")
+        logs_dir = None if options.backend == "local" else sweep_dir / LOGS_DIR  # parallel output would interleave
+        job = CellJob(train_cell, sweep_dir / RUNS_DIR, train, logs_dir)
+        failures = _train_cells(make_pool(options, job, cells), cells, rows, sweep_dir, options)
+        if failures:
+            raise SweepCellsFailed(
+                f"{len(failures)} cell(s) failed after {options.retries + 1} attempt(s) each and are not recorded: "
+                f"{', '.join(f['cell_id'] for f in failures)}; see {sweep_dir / FAILURES_FILE}"
+                + (f" and the logs in {logs_dir}" if logs_dir else "")
+                + "; rerun the same command to retry them"
+            )
+        with contextlib.suppress(FileNotFoundError):
+            (sweep_dir / FAILURES_FILE).unlink()  # every cell is recorded now: an old list would mislead
     return results
+
+
+def _train_cells(
+    pool: Any, cells: list[Cell], rows: list[dict[str, Any]], sweep_dir: Path, options: SweepOptions
+) -> list[dict[str, Any]]:
+    """Return the cells that failed after their retries, having trained on `pool` every cell without a row.
+
+    Each finished row is written at once (the whole file, atomically, in grid order), so a kill of this process
+    loses only the cells in flight.
+    """
+    position = {cell.cell_id: i for i, cell in enumerate(cells)}
+    done = {row["cell_id"] for row in rows}
+
+    def say(cell: Cell, what: str) -> None:
+        print(f"[{position[cell.cell_id] + 1}/{len(cells)}] {cell.cell_id}: {what}")
+
+    for cell in cells:
+        if cell.cell_id in done:
+            say(cell, "done, skipped")
+    queue, attempts = deque(c for c in cells if c.cell_id not in done), Counter[str]()
+    failures: list[dict[str, Any]] = []
+    in_flight = 0
+    try:
+        while queue or in_flight:
+            while queue and in_flight < pool.slots:
+                cell = queue.popleft()
+                attempts[cell.cell_id] += 1
+                again = f" (attempt {attempts[cell.cell_id]})" if attempts[cell.cell_id] > 1 else ""
+                say(cell, f"{cell_status(cell, sweep_dir, done)}, training{again}")
+                pool.submit(cell)
+                in_flight += 1
+            finished, in_flight = pool.wait(), in_flight - 1
+            cell, tries = finished.cell, attempts[finished.cell.cell_id]
+            if finished.row is not None:
+                rows.append(finished.row)
+                rows.sort(key=lambda r: position.get(r["cell_id"], len(cells)))  # stable: grid order, then file order
+                write_atomically(sweep_dir / RESULTS_FILE, "".join(json.dumps(r, default=str) + "\n" for r in rows))
+                say(cell, f"finished, mAP50-95 {finished.row['mAP50-95']:.4f}")
+            elif tries <= options.retries:
+                say(cell, f"failed ({finished.error}); trying again")
+                queue.appendleft(cell)  # first in line, so rows keep arriving roughly in grid order
+            else:
+                say(cell, f"failed after {tries} attempt(s): {finished.error} (not recorded; a rerun redoes it)")
+                log = None if options.backend == "local" else str(sweep_dir / LOGS_DIR / f"{cell.cell_id}.log")
+                failures.append(
+                    {
+                        "cell_id": cell.cell_id,
+                        "params": dict(cell.params),
+                        "attempts": tries,
+                        "error": finished.error,
+                        "log": log,
+                    }
+                )
+                failures.sort(key=lambda f: position[f["cell_id"]])
+                write_atomically(
+                    sweep_dir / FAILURES_FILE, "".join(json.dumps(f, default=str) + "\n" for f in failures)
+                )
+                if finished.exception is not None:  # the local backend: its error, traceback and all, stops the sweep
+                    raise finished.exception
+    except BaseException:
+        if in_flight:
+            print(f"stopped with {in_flight} cell(s) in flight: not recorded; a rerun resumes them")
+        pool.close(kill=True)
+        raise
+    pool.close()
+    return failures
 
 
 def cell_status(cell: Cell, sweep_dir: Path, done: set[str]) -> str:
@@ -103,7 +180,7 @@ def train_cell(cell: Cell, runs_dir: Path, train: Callable[..., Any]) -> dict[st
         model = train(**cell.settings, project=str(runs_dir), name=cell.cell_id, exist_ok=True)
     trainer = model.trainer
     row: dict[str, Any] = {"cell_id": cell.cell_id, "params": dict(cell.params)}
-    row.update(ap_by_threshold(trainer.validator.metrics.box.all_ap))
+    row.update(evaluate_training(trainer))  # pycocotools AP and Fig. 2 counts of best.pt, the same for every cell
     noise_mean_iou = getattr(trainer.args, "noise_mean_iou", None)
     if noise_mean_iou is not None:
         row["noise_mean_iou"] = float(noise_mean_iou)

@@ -1,0 +1,102 @@
+"""SIoU (Gevorgyan, "SIoU Loss: More Powerful Learning for Bounding Box Regression", arXiv 2205.12740, 2022) and its
+α-IoU generalisation (He et al., α-IoU, eq. 3 applied to SIoU's two penalties).
+
+SIoU adds to ``1 − IoU`` the mean of a distance cost Δ, whose strength depends on the angle Λ between the line of the
+centres and the nearer axis, and a shape cost Ω::
+
+    L_SIoU = 1 − IoU + (Δ + Ω)/2
+
+Boxes are aligned xyxy ``(N, 4)``; every function returns the unreduced ``(N,)`` loss.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from yolo_alpha.losses.geometry import (
+    aligned_iou_and_union,
+    box_width_height,
+    centre_offsets,
+    enclosing_box,
+)
+from yolo_alpha.losses.iou_family import penalty_power, register_classic
+from yolo_alpha.losses.registry import IoUTerm, register
+from yolo_alpha.losses.terms import EPS, power_iou_term, safe_pow
+
+SIOU_THETA = 4.0
+"""θ of the shape cost: the paper's choice (it recommends θ in [2, 6]; 4 in its experiments and code)."""
+
+
+def angle_cost(pred: Tensor, target: Tensor, eps: float = EPS) -> Tensor:
+    """Return SIoU's angle cost ``Λ = 1 − 2 sin²(arcsin(x) − π/4)``, ``x = |Δy|/σ``, shape ``(N,)`` (in [0, 1]).
+
+    σ is the distance between the centres and Δx, Δy its components. Λ = cos(2 arcsin x − π/2) = sin(2 arcsin x)
+    = 2 x √(1 − x²) = ``2|Δx||Δy| / (Δx² + Δy²)``, computed in that closed form: it is 0 when the centres are
+    aligned on an axis, 1 on a diagonal, and symmetric in x ↔ √(1 − x²), which is why the paper's switch to the
+    other angle above 45° does not change the value. The closed form needs no arcsin (whose derivative is infinite
+    at x = 1) and ``eps`` makes concentric boxes give Λ = 0 instead of 0/0.
+    """
+    dx, dy = centre_offsets(pred, target)
+    return 2 * dx.abs() * dy.abs() / (dx**2 + dy**2 + eps)
+
+
+def distance_cost(pred: Tensor, target: Tensor, angle: Tensor, eps: float = EPS) -> Tensor:
+    """Return SIoU's distance cost ``Δ = Σ_{t=x,y} (1 − exp(−γ ρ_t))``, ``γ = 2 − Λ``, shape ``(N,)`` (in [0, 2)).
+
+    ``ρ_x = (Δx / Cw)²`` and ``ρ_y = (Δy / Ch)²`` with Cw, Ch the width and height of the enclosing box; ``angle``
+    is Λ from :func:`angle_cost`, with its gradient (the paper and its code do not stop it).
+    """
+    dx, dy = centre_offsets(pred, target)
+    enclosing_w, enclosing_h = box_width_height(enclosing_box(pred, target))
+    gamma = 2 - angle
+    rho_x = dx**2 / (enclosing_w**2 + eps)
+    rho_y = dy**2 / (enclosing_h**2 + eps)
+    return (1 - torch.exp(-gamma * rho_x)) + (1 - torch.exp(-gamma * rho_y))
+
+
+def shape_cost(pred: Tensor, target: Tensor, theta: float = SIOU_THETA, eps: float = EPS) -> Tensor:
+    """Return SIoU's shape cost ``Ω = Σ_{t=w,h} (1 − exp(−ω_t))^θ``, ``ω_w = |w − wgt| / max(w, wgt)``, shape (N,).
+
+    Each ω lies in [0, 1], so Ω lies in [0, 2(1 − e⁻¹)^θ]. ``eps`` keeps two zero-width boxes at ω = 0.
+    """
+    pw, ph = box_width_height(pred)
+    tw, th = box_width_height(target)
+    omega_w = (pw - tw).abs() / (torch.maximum(pw, tw) + eps)
+    omega_h = (ph - th).abs() / (torch.maximum(ph, th) + eps)
+    return (1 - torch.exp(-omega_w)) ** theta + (1 - torch.exp(-omega_h)) ** theta
+
+
+@register("alpha_siou")
+def alpha_siou_loss(
+    pred: Tensor,
+    target: Tensor,
+    *,
+    alpha: float = 3.0,
+    alpha2: float | None = None,
+    iou_term: IoUTerm = power_iou_term,
+    eps: float = EPS,
+) -> Tensor:
+    """Return α-SIoU ``1 − IoU^α + (Δ/2)^α₂ + (Ω/2)^α₂`` of each xyxy box pair, shape ``(N,)`` (eq. 3).
+
+    α-IoU's eq. (3) applied to SIoU. SIoU's penalty (Δ + Ω)/2 is the sum of two costs, each halved into [0, 1),
+    and each is raised to α₂ separately, as the α-IoU authors power each additive penalty of CIoU; a single power
+    of the sum would exceed 1 (the sum lies in [0, 2)) and α₂ > 1 would then amplify instead of down-weight it.
+    At α = α₂ = 1 it is :func:`siou_loss`. Arguments as :func:`~.iou_family.alpha_giou_loss`.
+    """
+    iou, _ = aligned_iou_and_union(pred, target, eps)
+    power = penalty_power(alpha, alpha2)
+    distance = distance_cost(pred, target, angle_cost(pred, target, eps), eps)
+    shape = shape_cost(pred, target, SIOU_THETA, eps)
+    return iou_term(iou, alpha, eps) + safe_pow(distance / 2, power) + safe_pow(shape / 2, power)
+
+
+siou_loss = register_classic(
+    "siou",
+    alpha_siou_loss,
+    """Return SIoU ``1 − IoU + (Δ + Ω)/2`` of each xyxy box pair, shape ``(N,)`` (eq. 13, SIoU).
+
+    Gevorgyan 2022 (SIoU Loss): Δ is the angle-aware distance cost (:func:`distance_cost`, with the angle cost Λ of
+    :func:`angle_cost`), Ω the shape cost with θ = 4 (:func:`shape_cost`). :func:`alpha_siou_loss` at α = α₂ = 1.
+    """,
+)
