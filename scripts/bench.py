@@ -41,7 +41,7 @@ import ultralytics
 from torchvision.ops import complete_box_iou_loss
 from ultralytics.utils.metrics import bbox_iou
 
-from yolo_alpha.losses import IOU_TERMS, resolve_loss
+from yolo_alpha.losses import IOU_TERMS, LOSSES
 from yolo_alpha.losses.fused import COMPILE_MIN_PAIRS, fused_loss, set_compile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,7 +125,7 @@ def loss_candidates(n: int, device: str, others: bool = True) -> dict[str, Calla
     """
     g = torch.Generator().manual_seed(0)
     pred, target = random_boxes(n, g, device).requires_grad_(), random_boxes(n, g, device)
-    reference = resolve_loss("alpha_ciou", alpha=3)
+    reference = LOSSES["alpha_ciou"]  # the plain autograd path (LossSpec itself dispatches to the fused kernel)
     fused = fused_loss("alpha_ciou")
     power = IOU_TERMS["power"]
 
@@ -138,7 +138,7 @@ def loss_candidates(n: int, device: str, others: bool = True) -> dict[str, Calla
 
     candidates = {
         FUSED: fwd_bwd(lambda: fused(pred, target, alpha=3.0, alpha2=3.0, iou_term=power)),
-        REFERENCE: fwd_bwd(lambda: reference(pred, target)),
+        REFERENCE: fwd_bwd(lambda: reference(pred, target, alpha=3.0, alpha2=3.0, iou_term=power)),
     }
     if others:
         detached = pred.detach()
@@ -211,38 +211,87 @@ def training_step_candidates(batch_size: int, imgsz: int) -> dict[str, Callable[
         "cls": torch.randint(0, 5, (n_boxes, 1), generator=g).float(),
         "bboxes": torch.cat([centres, sizes], 1),
     }
-    models = {}
-    for name in ("stock", "every option"):
-        torch.manual_seed(0)
-        model = DetectionModel("yolov8n.yaml", nc=5, verbose=False).train()
-        model.args = get_cfg(DEFAULT_CFG)
-        models[name] = model
-    install_criterion(
-        models["every option"], loss_spec_from(EVERY_OPTION), IoUBalance(*check_balance_keys(EVERY_OPTION))
-    )
+    # One network for both candidates (only the criterion differs), so that its memory layout and weights cannot
+    # make the difference: each candidate sets its criterion before its step.
+    torch.manual_seed(0)
+    model = DetectionModel("yolov8n.yaml", nc=5, verbose=False).train()
+    model.args = get_cfg(DEFAULT_CFG)
+    criteria = {
+        "stock": model.init_criterion(),
+        "every option": install_criterion(
+            model, loss_spec_from(EVERY_OPTION), IoUBalance(*check_balance_keys(EVERY_OPTION))
+        ),
+    }
 
-    def step(model):
+    def step(criterion):
         def run() -> None:
+            model.criterion = criterion
             model.zero_grad(set_to_none=True)
             loss, _ = model.loss(batch)
             loss.sum().backward()
 
         return run
 
-    return {name: step(model) for name, model in models.items()}
+    return {name: step(criterion) for name, criterion in criteria.items()}, criterion_only(model, criteria, batch)
+
+
+def criterion_only(model, criteria: dict, batch: dict) -> dict[str, Callable[[], None]]:
+    """Return closures of the criterion alone (loss + backward to the head's outputs) on one fixed forward pass.
+
+    The network's forward and backward are ~97 % of a step and the same for both candidates; timing the criterion
+    alone shows what the options cost without that noise.
+    """
+    with torch.no_grad():
+        preds = model.forward(batch["img"])
+    preds = preds[1] if isinstance(preds, tuple) else preds
+
+    def fresh_leaves(value):
+        if torch.is_tensor(value):
+            return value.detach().requires_grad_(value.is_floating_point())
+        if isinstance(value, dict):
+            return {k: fresh_leaves(v) for k, v in value.items()}
+        return [fresh_leaves(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+    def run_criterion(criterion):
+        def run() -> None:
+            loss, _ = criterion(fresh_leaves(preds), batch)
+            loss.sum().backward()
+
+        return run
+
+    return {name: run_criterion(criterion) for name, criterion in criteria.items()}
 
 
 def bench_training_step(report: Report, batch: int, imgsz: int, repeats: int) -> None:
     """Add the training-step table and goal."""
-    medians = interleaved_medians(training_step_candidates(batch, imgsz), repeats)
+    steps, criteria = training_step_candidates(batch, imgsz)
+    steps = {"stock": steps["stock"], "every option": steps["every option"], "stock (again)": steps["stock"]}
+    medians = interleaved_medians(steps, repeats)
+    alone = interleaved_medians(criteria, repeats)
+    # The network's forward+backward, identical for both, is ~97 % of a step, and on a shared VM two timings of the
+    # very same stock step differ by up to ~8 % (the "stock (again)" row): the step ratio cannot resolve 2 %. The
+    # options only change the criterion, so the goal is judged on (step + criterion difference) / step.
+    ratio = 1 + (alone["every option"] - alone["stock"]) / medians["stock"]
     options = " ".join(f"{k}={v}" for k, v in EVERY_OPTION.items())
     report.sections.append(
         timing_table(
-            f"yolov8n training step, batch {batch} at {imgsz} px", medians, "stock", f"Every option: `{options}`."
+            f"yolov8n training step, batch {batch} at {imgsz} px",
+            medians,
+            "stock",
+            f'Every option: `{options}`. "stock (again)" times the stock step a second time in each repeat: its '
+            "ratio is this machine's noise floor for whole steps.",
         )
     )
-    ratio = medians["every option"] / medians["stock"]
-    report.goals.append(Goal("training step, every option / stock", "≤ 1.02", ratio, ratio <= 1.02))
+    report.sections.append(
+        timing_table(
+            "The criterion alone (loss + backward to the head's outputs), same batch",
+            alone,
+            "stock",
+            f"The options add {ratio - 1:.2%} of a stock training step (criterion time difference / step time): "
+            f"the goal's figure, {ratio:.3f}.",
+        )
+    )
+    report.goals.append(Goal("training step, every option / stock (via the criterion)", "≤ 1.02", ratio, ratio <= 1.02))
 
 
 # --- 3. the noisy loader ------------------------------------------------------------------------------------------
@@ -277,9 +326,13 @@ def loader_candidates(data_yaml: Path, imgsz: int, n_images: int) -> dict[str, C
 
 def bench_loader(report: Report, data_yaml: Path, imgsz: int, n_images: int, repeats: int) -> None:
     """Add the loader table and goal (speed = images/s, so the goal's ratio is clean time / noisy time)."""
-    medians = interleaved_medians(loader_candidates(data_yaml, imgsz, n_images), repeats)
+    candidates = loader_candidates(data_yaml, imgsz, n_images)
+    candidates["clean (again)"] = candidates["clean"]  # an A/A control: the noise floor of this ratio here
+    medians = interleaved_medians(candidates, repeats)
     report.sections.append(
         f"### Training data set, {n_images} images with augmentation at {imgsz} px\n\n"
+        'The noisy view is plain label files beside symlinked images; "clean (again)" times the clean set twice per '
+        'repeat, so its speed against "clean" shows how far this ratio moves by chance on this machine.\n\n'
         "| labels | images/s |\n|---|---:|\n" + "".join(f"| {k} | {n_images / t:.0f} |\n" for k, t in medians.items())
     )
     speed = medians["clean"] / medians["noisy"]
@@ -417,7 +470,7 @@ def main(argv: list[str] | None = None) -> None:
             [("training step, every option / stock", "≤ 1.02")],
             lambda: bench_training_step(report, *step, repeats),
         )
-        loader = (tiny, 64, 4) if quick else (synthetic_dataset(), 160, 64)
+        loader = (tiny, 64, 4) if quick else (synthetic_dataset(), 160, 320)  # a whole epoch of the embedded set
         guarded(
             report,
             "Noisy loader",
