@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # α-IoU paper experiment as one command: the sweep cfg/sweeps/alpha_sensitivity.yaml on one GPU, with the paper's settings
 # (YOLOv5s-class model from scratch, 640 px, 300 epochs, batch 64, SGD: see cfg/voc.yaml / cfg/coco.yaml).
-# Resumable: run it again after an interruption. Extra key=value pairs apply to every run (e.g. device=0,1).
+# Resumable: run it again after an interruption. Extra key=value pairs apply to every run (e.g. device=0,1), or say
+# how the cells run (e.g. backend=process devices=0,1,2,3: one cell per GPU; backend=ray address=auto gpus_per_run=1).
 # Afterwards: yolo-alpha report runs/sweeps/alpha_sensitivity
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/yolo-alpha sweep cfg=cfg/sweeps/alpha_sensitivity.yaml device=0 "$@"
+# GPU 0 unless the arguments choose the GPUs (device=, devices=) or Ray does (backend=ray).
+gpu=(device=0)
+for arg in "$@"; do
+    case "$arg" in device=* | devices=* | backend=ray) gpu=() ;; esac
+done
+exec .venv/bin/yolo-alpha sweep cfg=cfg/sweeps/alpha_sensitivity.yaml ${gpu[@]+"${gpu[@]}"} "$@"
