@@ -1,6 +1,7 @@
 """The Ultralytics seam: our box term inside the stock criterion, for every detection model family shipped."""
 
 import copy
+import os
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from ultralytics.utils.loss import v8DetectionLoss
 
 from yolo_alpha.config import ConfigError
 from yolo_alpha.losses import resolve_loss
-from yolo_alpha.seam import AlphaBboxLoss, detection_branches, install_criterion, ultralytics_args
+from yolo_alpha.seam import AlphaBboxLoss, cpu_threads, detection_branches, install_criterion, ultralytics_args
 
 # One YAML per family the installed Ultralytics ships (yolov5u, yolov8, yolo11, yolo26 with its end-to-end head).
 MODEL_YAMLS = ["yolov5nu.yaml", "yolov8n.yaml", "yolo11n.yaml", "yolo26n.yaml"]
@@ -97,3 +98,14 @@ def test_validator_gets_only_ultralytics_keys():
     kept = ultralytics_args(args)
     assert "loss" not in kept and "alpha" not in kept and kept["epochs"] == args.epochs
     get_cfg(overrides=kept)  # Ultralytics' own key check passes
+
+
+def test_cpu_threads_default_env_override_and_bad_value(monkeypatch):
+    monkeypatch.delenv("YOLO_ALPHA_THREADS", raising=False)
+    assert cpu_threads() == min(8, os.cpu_count() or 1)
+    monkeypatch.setenv("YOLO_ALPHA_THREADS", "3")
+    assert cpu_threads() == 3
+    for bad in ("0", "two", "-1", "1.5"):
+        monkeypatch.setenv("YOLO_ALPHA_THREADS", bad)
+        with pytest.raises(ConfigError, match="YOLO_ALPHA_THREADS"):
+            cpu_threads()

@@ -295,7 +295,7 @@ class AlphaDetectionTrainer(DetectionTrainer):
             # Upstream keeps one core free for loader workers (cpu_count − 1 threads) yet trains on the CPU with
             # workers=0, so on a 2-core machine half the CPU idles; all cores (at most 8, as upstream) are faster.
             # YOLO_ALPHA_THREADS overrides it: a parallel sweep's workers share the cores (cores / workers each).
-            torch.set_num_threads(int(os.environ.get("YOLO_ALPHA_THREADS") or min(8, os.cpu_count() or 1)))
+            torch.set_num_threads(cpu_threads())
 
     def get_dataset(self):
         """Return upstream's data dict; with noise_eta > 0 its train split is the noisy view (val stays clean)."""
@@ -356,6 +356,16 @@ class AlphaDetectionTrainer(DetectionTrainer):
             for f in (self.last, self.best):
                 if f.exists():
                     record_settings(f, ours)
+
+
+def cpu_threads() -> int:
+    """Return the CPU threads a training uses: $YOLO_ALPHA_THREADS if set, else every core up to 8."""
+    value = os.environ.get("YOLO_ALPHA_THREADS", "").strip()
+    if not value:
+        return min(8, os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"environment variable YOLO_ALPHA_THREADS must be a whole number >= 1, got {value!r}")
+    return int(value)
 
 
 def record_settings(checkpoint, settings: dict[str, Any]) -> None:
