@@ -4,11 +4,4 @@
 # Resumable: run it again after an interruption. Extra key=value pairs apply to every run (e.g. device=0,1), or say
 # how the cells run (e.g. backend=process devices=0,1,2,3: one cell per GPU; backend=ray address=auto gpus_per_run=1).
 # Afterwards: yolo-alpha report runs/sweeps/alpha_sensitivity
-set -euo pipefail
-cd "$(dirname "$0")/.."
-# GPU 0 unless the arguments choose the GPUs (device=, devices=) or Ray does (backend=ray).
-gpu=(device=0)
-for arg in "$@"; do
-    case "$arg" in device=* | devices=* | backend=ray) gpu=() ;; esac
-done
-exec .venv/bin/yolo-alpha sweep cfg=cfg/sweeps/alpha_sensitivity.yaml ${gpu[@]+"${gpu[@]}"} "$@"
+exec "$(dirname "$0")/paper_sweep.sh" alpha_sensitivity "$@"
