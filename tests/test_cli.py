@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from yolo_alpha.cli import main, parse_key_values
-from yolo_alpha.config import ALPHA_KEYS
 from yolo_alpha.losses import list_losses
+from yolo_alpha.settings import USER_KEYS
 
 
 def test_help_lists_verbs_and_keys(capsys):
@@ -19,7 +19,7 @@ def test_help_lists_verbs_and_keys(capsys):
     out = capsys.readouterr().out
     for word in ("train", "val", "predict", "export", "loss=alpha_ciou", "alpha2", "iou_term", "mAP75-95"):
         assert word in out
-    assert [key for key in ALPHA_KEYS if f"  {key}=" not in out] == []  # every key of ours is documented
+    assert [key for key in USER_KEYS if f"  {key}=" not in out] == []  # every key of ours is documented
 
 
 def test_help_losses_lists_every_registered_loss(capsys):
@@ -50,7 +50,7 @@ def test_key_values_are_typed_like_ultralytics():
         (["train", "loss=ciou", "alpha=3"], "loss='ciou'"),
         (["train", "iou_term=cubic"], "iou_term"),
         (["train", "alpha2=0"], "alpha2"),
-        (["train", "noise_eta=1"], "noise_eta must be a number in [0, 1)"),
+        (["train", "noise_eta=1"], "noise_eta must be a finite number in [0, 1)"),
         (["train", "noise_seed=-2"], "noise_seed must be an integer"),
         (["train", "noise_mean_iou=0.5"], "'noise_mean_iou' is not a valid train key"),
         (["train", "epochs=many"], "epochs"),

@@ -1,35 +1,22 @@
-"""Settings files: precedence, shipped files, key checks."""
+"""Settings files: precedence, shipped files."""
 
 import pytest
 import yaml
 from ultralytics.cfg import DEFAULT_CFG_DICT
 
-from yolo_alpha.config import (
-    ALPHA_KEYS,
-    LOSS_KEYS,
-    ConfigError,
-    check_known_keys,
-    check_noise_keys,
-    default_settings,
-    find_cfg_file,
-    load_yaml,
-    merge_settings,
-    packaged_cfg_dir,
-    split_alpha_keys,
-)
-from yolo_alpha.losses import resolve_loss
+from yolo_alpha.config import ConfigError, default_settings, find_cfg_file, load_yaml, merge_settings, packaged_cfg_dir
+from yolo_alpha.settings import KEYS, from_flat, require_known
 
 
 def test_default_yaml_is_the_papers_choice():
-    defaults = default_settings()
-    spec = resolve_loss(**{k: defaults[k] for k in LOSS_KEYS})
+    spec = from_flat(default_settings()).loss
     assert (spec.loss, spec.alpha, spec.alpha2, spec.iou_term) == ("alpha_ciou", 3.0, 3.0, "power")
 
 
 @pytest.mark.parametrize("name", ["default.yaml", "voc.yaml", "coco.yaml"])
 def test_shipped_files_use_only_known_keys(name):
     settings = load_yaml(packaged_cfg_dir() / name)
-    check_known_keys(settings, set(DEFAULT_CFG_DICT) | set(ALPHA_KEYS), "train")
+    require_known(settings, set(DEFAULT_CFG_DICT) | set(KEYS), "train")
 
 
 @pytest.mark.parametrize("name,data", [("voc.yaml", "VOC.yaml"), ("coco.yaml", "coco.yaml")])
@@ -62,29 +49,6 @@ def test_bad_yaml_names_the_file(tmp_path, text, match):
     bad.write_text(text)
     with pytest.raises(ConfigError, match=match):
         load_yaml(bad)
-
-
-def test_unknown_key_is_refused_with_a_suggestion():
-    with pytest.raises(ConfigError) as e:
-        check_known_keys({"lr": 0.1, "alpah": 3}, set(DEFAULT_CFG_DICT) | set(ALPHA_KEYS), "train")
-    assert "'lr' is not a valid train key" in str(e.value) and "'lr0'" in str(e.value)
-    assert "'alpah'" in str(e.value) and "'alpha'" in str(e.value)
-
-
-def test_noise_defaults_are_off_and_bad_values_name_the_key():
-    assert check_noise_keys(default_settings()) == (0.0, 0)
-    assert check_noise_keys({"noise_eta": 0.3, "noise_seed": 7}) == (0.3, 7)
-    for bad in (1.0, -0.1, float("nan"), "0.1", True):
-        with pytest.raises(ConfigError, match="noise_eta must be a number in"):
-            check_noise_keys({"noise_eta": bad})
-    for bad in (-1, 1.5, "3", False):
-        with pytest.raises(ConfigError, match="noise_seed must be an integer"):
-            check_noise_keys({"noise_seed": bad})
-
-
-def test_split_alpha_keys():
-    ours, theirs = split_alpha_keys({"loss": "iou", "alpha": 1, "epochs": 3})
-    assert ours == {"loss": "iou", "alpha": 1} and theirs == {"epochs": 3}
 
 
 @pytest.mark.parametrize("name", ["default.yaml", "voc.yaml", "coco.yaml"])

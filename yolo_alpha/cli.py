@@ -6,7 +6,7 @@ import re
 import sys
 from typing import Any
 
-USAGE = """\
+USAGE_TEMPLATE = """\
 yolo-alpha: train Ultralytics YOLO detectors with the α-IoU family of box losses.
 
 Usage:  yolo-alpha VERB [cfg=FILE.yaml] [key=value ...]
@@ -36,44 +36,53 @@ Examples:
   yolo-alpha export model=runs/detect/train/weights/best.pt format=onnx
 
 yolo-alpha's keys (defaults in cfg/default.yaml; every Ultralytics train key is accepted beside them):
-  loss=alpha_ciou   box loss name (`yolo-alpha help losses`)
-  alpha=null        power α of eq. (3)/(4); null = 3 for alpha_* losses, 1 for the classic ones
-  alpha2=null       power α₂ of the penalty term (eq. 3); null = alpha
-  iou_term=power    power: 1 − IoU^α (eq. 2) | boxcox: (1 − IoU^α)/α (eq. 1; alpha=0 gives −log IoU)
-  noise_eta=0.0     η in [0, 1): train on noisy boxes (paper section 4.3); validation labels stay clean
-  noise_seed=0      seed of the noisy boxes: same (data, noise_eta, noise_seed), same noisy labels
-  focal_gamma=null  γ of focal_eiou's IoU^γ weight; null = 0.5
-  kappa=null        κ of soft_iou's soft max/min (box units are grid cells); null = 30
-  wiou_alpha=null   a of wiou's (Wise-IoU v3) focusing r = β/(δ a^(β − δ)); null = 1.9
-  wiou_delta=null   δ of the same; null = 3
-  iou_cls_eta=0.0   IoU-balanced classification: positives' class loss × IoU^η, total kept (eq. 3-4); paper 1.5
-  iou_loc_lambda=0.0  IoU-balanced localisation: positives' box terms × IoU^λ · w_loc (eq. 5-6); paper 1.5
-  iou_loc_norm=1.0  w_loc: a number > 0 (eq. 6), or eq7 (normalised: the positives' total box loss kept)
-  data=synthetic    the embedded synthetic set (default), or any Ultralytics data YAML (VOC.yaml, coco.yaml, ...)
+{keys}
+  data=synthetic      the embedded synthetic set (default), or any Ultralytics data YAML (VOC.yaml, coco.yaml, ...)
 """
 
 VERBS = ("train", "val", "predict", "export", "sweep", "report", "data", "plot")
+HELP_TOPICS = ("losses", "plot")
+HELP_FLAGS = ("help", "-h", "--help")
+
+
+def usage() -> str:
+    """Return the general help: verbs, examples, and yolo-alpha's keys from the settings table."""
+    from yolo_alpha.settings import keys_help
+
+    return USAGE_TEMPLATE.format(keys=keys_help())
+
+
+def warn(message: str) -> None:
+    """Print a one-line warning of the command line to stderr."""
+    print(f"yolo-alpha: warning: {message}", file=sys.stderr)
+
+
 CONVERTERS = {"voc": {"root", "out"}, "coco": {"json", "images", "out", "split"}}  # keys each converter takes
 
 
 def parse_key_values(args: list[str]) -> dict[str, Any]:
-    """Return {key: value} from ['key=value', ...]; a bare word is a boolean key set to True (as `yolo`)."""
-    from ultralytics.cfg import DEFAULT_CFG_DICT, merge_equals_args, smart_value
+    """Return {key: value} from ['key=value', ...]; a bare word is a boolean key set to True (as `yolo`).
 
-    from yolo_alpha.config import ConfigError
+    A key given twice keeps its last value, with a warning naming both.
+    """
+    from yolo_alpha.errors import ConfigError
+    from yolo_alpha.ultralytics.cfg import is_bool_key, parse_value, split_arguments
 
     settings: dict[str, Any] = {}
-    for arg in merge_equals_args(args):
+    for arg in split_arguments(args):
         key, sep, value = arg.partition("=")
         key, value = key.strip(), value.strip()
         if sep and not value:
             raise ConfigError(f"'{key}=' has no value")
         if not sep:
-            if not isinstance(DEFAULT_CFG_DICT.get(key), bool):
+            if not is_bool_key(key):
                 raise ConfigError(f"'{arg}' is not key=value (bare words are only for boolean keys, e.g. resume)")
-            settings[key] = True
-            continue
-        settings[key] = value if key in {"name", "project", "cfg"} else smart_value(value)
+            parsed: Any = True
+        else:
+            parsed = parse_value(key, value)
+        if key in settings and settings[key] != parsed:
+            warn(f"{key} is given twice ({key}={settings[key]!r}, then {key}={parsed!r}): the last one is used")
+        settings[key] = parsed
     return settings
 
 
@@ -103,12 +112,13 @@ def print_ap_table(table: dict[str, float]) -> None:
 
 def convert_data(kind: str, settings: dict[str, Any]) -> str:
     """Return the data.yaml written by the `data` verb's converter `kind` (voc or coco) from its key=value settings."""
-    from yolo_alpha.config import ConfigError, check_known_keys
+    from yolo_alpha import checks
     from yolo_alpha.data import convert
+    from yolo_alpha.errors import ConfigError
 
     if kind not in CONVERTERS:
         raise ConfigError(f"'yolo-alpha data {kind}': choose one of {', '.join(CONVERTERS)}")
-    check_known_keys(settings, CONVERTERS[kind], f"data {kind}")
+    checks.known_keys(settings, CONVERTERS[kind], f"data {kind}")
     required = CONVERTERS[kind] - {"split"}
     if missing := sorted(required - set(settings)):
         raise ConfigError(f"'yolo-alpha data {kind}' needs {' '.join(k + '=...' for k in missing)}")
@@ -123,42 +133,50 @@ def convert_data(kind: str, settings: dict[str, Any]) -> str:
 
 def run_sweep_verb(settings: dict[str, Any]) -> str:
     """Return the results file of the sweep named by cfg= (a file, or a shipped name), after running or listing it."""
-    from yolo_alpha.config import ConfigError
+    from yolo_alpha import checks
+    from yolo_alpha.errors import ConfigError
     from yolo_alpha.sweep import load_sweep, run_sweep
     from yolo_alpha.sweep.backends import split_sweep_options
 
     if not settings.get("cfg"):
         raise ConfigError("sweep needs cfg=<sweep file>, e.g. cfg=cfg/sweeps/demo.yaml (see cfg/sweeps/)")
-    sweep_file, dry_run = settings.pop("cfg"), settings.pop("dry_run", False)
-    if not isinstance(dry_run, bool):
-        raise ConfigError(f"dry_run must be True or False, got {dry_run!r}")
+    sweep_file, dry_run = settings.pop("cfg"), checks.boolean("dry_run", settings.pop("dry_run", False))
     options, settings = split_sweep_options(settings)  # how the cells run, not what they compute: not train keys
     return str(run_sweep(load_sweep(sweep_file, settings), dry_run=dry_run, options=options))
+
+
+def print_help(topic: list[str]) -> int:
+    """Print the help of ``topic`` ([] = general, ["losses"], ["plot"]); return the exit code (2: no such topic)."""
+    if not topic:
+        print(usage())
+    elif topic[0] == "losses":
+        print(loss_help())
+    elif topic[0] == "plot":
+        from yolo_alpha.plot import plots_help
+
+        print(plots_help())
+    else:
+        topics = ", ".join(f"'help {name}'" for name in HELP_TOPICS)
+        print(f"yolo-alpha: error: no help topic '{topic[0]}'; 'yolo-alpha help' or one of {topics}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the `yolo-alpha` command; return the process exit code (2 for a usage or settings error)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in {"help", "-h", "--help"}:
-        if argv[1:2] == ["plot"]:
-            from yolo_alpha.plot import plots_help
-
-            print(plots_help())
-            return 0
-        print(loss_help() if argv[1:2] == ["losses"] else USAGE)
-        return 0
+    if not argv or argv[0] in HELP_FLAGS:
+        return print_help(argv[1:2])
     verb = argv[0]
     if verb not in VERBS:
         print(f"yolo-alpha: error: unknown verb '{verb}'; choose one of {', '.join((*VERBS, 'help'))}", file=sys.stderr)
         return 2
+    if any(arg in HELP_FLAGS[1:] for arg in argv[1:]):  # `yolo-alpha train --help`
+        return print_help(["plot"] if verb == "plot" else [])
 
     from yolo_alpha import run
-    from yolo_alpha.config import ConfigError
-    from yolo_alpha.losses import LossConfigError
+    from yolo_alpha.errors import ConfigError, YoloAlphaError
     from yolo_alpha.metrics import ap_by_threshold
-    from yolo_alpha.report.tables import ResultsFileError
-    from yolo_alpha.sweep import SweepBusyError, SweepError
-    from yolo_alpha.sweep.runner import SweepCellsFailed
 
     try:
         if verb == "data":
@@ -196,16 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             run.predict(**settings)
         else:
             print(run.export(**settings))
-    except (
-        ConfigError,
-        LossConfigError,
-        SweepError,
-        SweepBusyError,
-        SweepCellsFailed,
-        ResultsFileError,
-        FileNotFoundError,
-        FileExistsError,
-    ) as e:
+    except (YoloAlphaError, FileNotFoundError, FileExistsError) as e:  # the converters' missing or taken paths
         print(f"yolo-alpha: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -1,4 +1,8 @@
-"""Python API behind the CLI verbs: train, val, predict, export (keyword arguments are the CLI's key=value)."""
+"""Python API behind the CLI verbs: train, val, predict, export (keyword arguments are the CLI's key=value).
+
+Every verb checks its keys, their values and the files they name before anything is built, so a mistake creates no
+run folder and reaches no network; then it hands over to Ultralytics' public ``YOLO`` API with our trainer.
+"""
 
 from __future__ import annotations
 
@@ -6,93 +10,114 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from ultralytics import YOLO
-from ultralytics.cfg import get_cfg
-from ultralytics.data.utils import check_det_dataset
-from ultralytics.utils import ASSETS, USER_CONFIG_DIR
-from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
+from ultralytics import ASSETS, YOLO
 
-from yolo_alpha.config import (
-    ConfigError,
-    check_balance_keys,
-    check_known_keys,
-    check_noise_keys,
-    merge_settings,
-    split_alpha_keys,
-)
-from yolo_alpha.data.synthetic import synthetic_dataset
+from yolo_alpha.config import merge_settings
+from yolo_alpha.data.synthetic import is_synthetic, synthetic_dataset
+from yolo_alpha.errors import ConfigError
 from yolo_alpha.metrics import ap_by_threshold
-from yolo_alpha.offline import provide_fonts
-from yolo_alpha.seam import (
-    SYNTHETIC_NAMES,
-    TRAIN_KEYS,
-    ULTRALYTICS_KEYS,
-    AlphaDetectionTrainer,
-    loss_spec_from,
-)
+from yolo_alpha.settings import NO_NOISE, NoiseSettings, Settings, from_flat, require_known, split_ours
+from yolo_alpha.ultralytics import cfg as ultralytics_cfg
+from yolo_alpha.ultralytics.checkpoints import CheckpointInfo, checkpoint_info
+from yolo_alpha.ultralytics.dataset import check_train_split, noisy_train_data
+from yolo_alpha.ultralytics.trainer import AlphaDetectionTrainer
+
+__all__ = ["ConfigError", "check_keys", "check_local_files", "check_settings", "export", "predict"]
+__all__ += ["train", "val"]
 
 
-def check_settings(settings: dict[str, Any], mode: str) -> None:
-    """Raise ConfigError (or LossConfigError) naming any unknown key or bad value, before anything is built."""
-    check_known_keys(settings, TRAIN_KEYS if mode == "train" else ULTRALYTICS_KEYS, mode)
-    ours, theirs = split_alpha_keys(settings)
-    try:
-        get_cfg(overrides=theirs)  # Ultralytics' own type and range checks; their messages name the key
-    except (TypeError, ValueError, SyntaxError) as e:
-        raise ConfigError(str(e).strip()) from e
-    if mode == "train":
-        loss_spec_from(ours)
-        check_noise_keys(ours)
-        check_balance_keys(ours)
+def check_keys(keys: Any, mode: str, where: str | None = None) -> None:
+    """Raise ConfigError naming every key that ``mode`` (train, val, predict, export) does not take."""
+    valid = ultralytics_cfg.TRAIN_KEYS if mode == "train" else ultralytics_cfg.ULTRALYTICS_KEYS
+    require_known(keys, valid, where or mode)
 
 
-def check_local_files(settings: dict[str, Any]) -> None:
-    """Raise ConfigError for weights or a data set that is neither on disk nor fetchable, before any run folder exists.
+def check_settings(settings: dict[str, Any], mode: str) -> Settings | None:
+    """Return yolo-alpha's settings of a train key dict (None for other modes) after checking every key and value.
 
-    Upstream would otherwise query GitHub for any missing .pt name, and report a missing data set only after it has
-    created the run folder, as a RuntimeError from deep inside the trainer.
+    Raises ConfigError (or another YoloAlphaError) naming any unknown key or bad value, before anything is built.
+    """
+    check_keys(settings, mode)
+    ours, theirs = split_ours(settings)
+    ultralytics_cfg.check_ultralytics_values(theirs)
+    return from_flat(ours) if mode == "train" else None
+
+
+def check_local_files(
+    settings: dict[str, Any], mode: str = "train", key: str = "model", noise: NoiseSettings = NO_NOISE
+) -> CheckpointInfo | None:
+    """Raise ConfigError for weights or a data set that is missing or not what it claims, before any run folder exists.
+
+    Returns the weights' :class:`CheckpointInfo` when ``model`` is a weights file. Upstream would otherwise query
+    GitHub for a missing .pt name, load a text file named .pt deep inside its loader, and report a missing training
+    split only after it has created the run folder. With noisy boxes (``noise``), the noisy view of the training split
+    is built here (it is cached; the trainer then finds it), so that a set whose labels Ultralytics would all drop is
+    refused before the run starts too.
     """
     model, data = settings.get("model"), settings.get("data")
-    # Official weights (yolo11n.pt, ...) are left to Ultralytics, which downloads them when online.
-    if (
-        isinstance(model, str)
-        and model.endswith(".pt")
-        and not Path(model).exists()
-        and model not in GITHUB_ASSETS_NAMES
-    ):
-        raise ConfigError(f"model={model}: no such weights file")
-    if data not in SYNTHETIC_NAMES and not settings.get("resume"):
-        provide_fonts(USER_CONFIG_DIR)  # the data set check draws nothing, but it looks for the font
-        try:
-            check_det_dataset(str(data))  # downloads VOC/COCO when missing and online, as the trainer would
-        except Exception as e:  # upstream raises FileNotFoundError, SyntaxError, ConnectionError, RuntimeError, ...
-            raise ConfigError(f"data={data}: {str(e).strip()}") from e
+    info = None
+    if isinstance(model, str) and model.endswith(".pt"):
+        if Path(model).exists():
+            info = checkpoint_info(model, key)
+        elif not ultralytics_cfg.is_official_weights(model):  # official weights download when online
+            raise ConfigError(f"{key}={model}: no such weights file")
+    if not is_synthetic(data) and not settings.get("resume"):
+        dataset = ultralytics_cfg.check_dataset(str(data))  # downloads VOC/COCO when missing and online, as upstream
+        if mode == "train":
+            check_train_split(dataset)
+            if noise.eta > 0:
+                noisy_train_data(dataset, noise.eta, noise.seed, single_cls=bool(settings.get("single_cls")))
+    return info
 
 
 def prepare(settings: dict[str, Any], mode: str) -> str:
-    """Check keys, values and local files of `settings` (in place); remove and return its model."""
-    check_settings(settings, mode)
+    """Check keys, values and local files of `settings`; remove its model from it and return that."""
+    ours = check_settings(settings, mode)
     if not settings.get("model"):
         raise ConfigError(
             f"{mode} needs model=<weights .pt or model .yaml>, e.g. model=runs/detect/train/weights/best.pt"
         )
-    check_local_files(settings)
+    check_local_files(settings, mode, noise=ours.noise if ours else NO_NOISE)
     return str(settings.pop("model"))
+
+
+def check_resumable(settings: dict[str, Any]) -> None:
+    """Raise ConfigError unless ``model`` is the last.pt of an unfinished run (resume would start another training)."""
+    model = settings.get("model")
+    if not model:
+        raise ConfigError("resume=True needs model=<run>/weights/last.pt")
+    if not str(model).endswith(".pt") or not Path(str(model)).is_file():
+        raise ConfigError(f"model={model}: resume needs the last.pt of an interrupted run; no such weights file")
+    check_settings({k: v for k, v in settings.items() if k != "model"}, "train")
+    info = checkpoint_info(str(model))
+    if info.resumable:
+        return
+    if info.epoch < 0 or (info.epochs is not None and info.epoch + 1 >= info.epochs):
+        trained = f" (all {info.epochs} epochs)" if info.epochs else ""
+        raise ConfigError(
+            f"model={model}: this run is finished{trained}, so there is nothing to resume. To train further from its "
+            f"weights, start a new run from them: yolo-alpha train model={model} epochs=N [data=... loss=...] "
+            "(settings then come from the command line and cfg/default.yaml, not from the checkpoint)"
+        )
+    raise ConfigError(
+        f"model={model}: not a resumable checkpoint (it has no optimizer state; best.pt never has): resume from the "
+        "run's weights/last.pt"
+    )
 
 
 def train(**overrides: Any) -> YOLO:
     """Train and return the YOLO model (best weights loaded); settings: cfg/default.yaml < cfg= file < overrides.
 
-    With ``resume=True`` (or a path) only the given keys are used: the run continues with the settings, data and
-    loss recorded in its checkpoint.
+    With ``resume=True`` only the given keys are used: the run continues with the settings, data and loss recorded
+    in its checkpoint; a finished run is refused (ConfigError saying how to train further from it).
     """
     if overrides.get("resume"):
         settings = {k: v for k, v in overrides.items() if k != "cfg"}
-        if not settings.get("model"):
-            raise ConfigError("resume=True needs model=<run>/weights/last.pt")
+        check_resumable(settings)
+        model = YOLO(str(settings.pop("model")))
     else:
         settings = merge_settings(overrides)
-    model = YOLO(prepare(settings, "train"))
+        model = YOLO(prepare(settings, "train"))
     model.train(trainer=AlphaDetectionTrainer, **settings)
     return model
 
@@ -103,10 +128,10 @@ def val(**overrides: Any) -> tuple[Any, dict[str, float]]:
     The per-threshold table is also written to ``<save_dir>/ap_by_iou.csv``.
     """
     settings = dict(overrides)
-    if "data" in settings and settings["data"] in SYNTHETIC_NAMES:
+    if "data" in settings and is_synthetic(settings["data"]):
         settings["data"] = str(synthetic_dataset())
     model = prepare(settings, "val")
-    provide_fonts(USER_CONFIG_DIR)
+    ultralytics_cfg.provide_offline_fonts()
     metrics = YOLO(model).val(**settings)
     table = ap_by_threshold(metrics.box.all_ap)
     with open(Path(metrics.save_dir) / "ap_by_iou.csv", "w", newline="") as f:
@@ -120,7 +145,7 @@ def predict(**overrides: Any) -> list:
     """Run prediction and return Ultralytics' Results list (saved under runs/detect/predict* by default)."""
     settings = {"save": True, "source": ASSETS, **overrides}  # as `yolo predict`: save, bundled sample images
     model = prepare(settings, "predict")
-    provide_fonts(USER_CONFIG_DIR)
+    ultralytics_cfg.provide_offline_fonts()
     return YOLO(model).predict(**settings)
 
 
@@ -128,4 +153,10 @@ def export(**overrides: Any) -> str:
     """Export weights (format=torchscript, onnx, …) with Ultralytics' exporter; return the exported file's path."""
     settings = dict(overrides)
     model = prepare(settings, "export")
-    return YOLO(model).export(**settings)
+    try:
+        return YOLO(model).export(**settings)
+    except ValueError as e:
+        # Ultralytics' exporter checks the format first (with its aliases and fuzzy match), before writing anything.
+        if str(e).startswith(("Invalid export format", "Model is already in PyTorch format")):
+            raise ConfigError(f"format={settings.get('format')}: {e}") from e
+        raise

@@ -1,8 +1,11 @@
 """The α-IoU paper's noisy-box model (Sec. 4.3, eq. 5): constraints, statistics against an independent Monte Carlo,
-the IoU against torchvision, and the cached noisy view of a training split as Ultralytics reads it."""
+the IoU against torchvision, and the cached noisy view of a training split built from given (N, 5) label arrays.
+
+How Ultralytics reads and verifies the labels, and reads the view back, is tested in tests/ultralytics/test_dataset.py.
+"""
 
 import hashlib
-import shutil
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +14,11 @@ import torch
 import torchvision
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ultralytics.data.utils import img2label_paths
 
 from yolo_alpha.data import noise
-from yolo_alpha.data.noise import SIZE_RANGE, aligned_iou_xywh, list_images, noisy_train_split, perturb_boxes
+from yolo_alpha.data.noise import SIZE_RANGE, aligned_iou_xywh, noisy_train_split, perturb_boxes, view_key
 from yolo_alpha.data.synthetic import default_cache_dir
+from yolo_alpha.errors import ConfigError
 
 # --- perturb_boxes: eq. (5) and the contract ---
 
@@ -71,8 +74,17 @@ def test_eta_zero_is_an_exact_copy_even_of_boxes_eq5_would_clip():
 
 @pytest.mark.parametrize("eta", [-0.1, 1.0, 1.5, float("nan"), float("inf"), "0.1", None, True])
 def test_eta_outside_0_1_is_refused_naming_noise_eta(eta):
-    with pytest.raises(ValueError, match="noise_eta"):
+    with pytest.raises(ConfigError, match=r"noise_eta must be a finite number in \[0, 1\)"):
         perturb_boxes(np.zeros((1, 4)), eta, np.random.default_rng(0))
+
+
+def test_a_box_of_zero_width_or_height_is_left_as_it_is_and_the_draws_are_unchanged():
+    # Ultralytics keeps such a box but its augmentation drops it (< 2 px): clipping it to SIZE_RANGE would create one.
+    boxes = np.array([[0.5, 0.5, 0.2, 0.4], [0.3, 0.3, 0.0, 0.1], [0.6, 0.6, 0.1, 0.0], [0.5, 0.5, 0.2, 0.4]])
+    noisy = perturb_boxes(boxes, 0.5, np.random.default_rng(3))
+    np.testing.assert_array_equal(noisy[1:3], boxes[1:3])
+    unit = np.random.default_rng(3).uniform(-1.0, 1.0, size=(4, 4))  # row 3 still gets the 4th row of draws
+    np.testing.assert_allclose(noisy[3], boxes[3] + 0.5 * unit[3] * [0.2, 0.4, 0.2, 0.4], rtol=0, atol=1e-15)
 
 
 @pytest.mark.parametrize("shape", [(4,), (3, 5), (2, 4, 1)])
@@ -152,38 +164,6 @@ def test_aligned_iou_matches_the_diagonal_of_torchvision_box_iou():
     np.testing.assert_allclose(iou, reference, rtol=1e-9, atol=0)
 
 
-# --- list_images ---
-
-
-def tiny_root(tiny_data: Path) -> Path:
-    """The folder holding the tiny set's data.yaml, images/ and labels/."""
-    return Path(tiny_data).parent
-
-
-def test_list_images_of_a_folder_a_relative_list_a_list_and_a_missing_path(tiny_data, tmp_path):
-    (tmp_path / "set").symlink_to(tiny_root(tiny_data))  # lists live beside the set without writing into it
-    train = tmp_path / "set" / "images" / "train"
-    pngs = sorted(train.glob("*.png"))
-    assert list_images(str(train)) == pngs and len(pngs) == 16
-
-    shutil.copy(pngs[0], tmp_path / "absolute.png")
-    (tmp_path / "subset.txt").write_text(f"./set/images/train/{pngs[1].name}\nset/images/train/{pngs[2].name}\n"
-                         f"{tmp_path / 'absolute.png'}\nnotes.md\n\n")  # fmt: skip
-    # Relative lines, with or without "./", resolve against the list's folder; non-images are skipped.
-    assert list_images(tmp_path / "subset.txt") == sorted([pngs[1], pngs[2], tmp_path / "absolute.png"])
-    # Entries overlapping the folder are listed once.
-    assert list_images([str(train), tmp_path / "subset.txt"]) == sorted([*pngs, tmp_path / "absolute.png"])
-    assert list_images(pngs[3]) == [pngs[3]]
-    with pytest.raises(FileNotFoundError, match="no_such_folder"):
-        list_images([str(train), str(tmp_path / "no_such_folder")])
-
-
-def test_list_images_refuses_a_list_naming_a_missing_image(tmp_path):
-    (tmp_path / "train.txt").write_text("./images/gone.jpg\n")
-    with pytest.raises(FileNotFoundError, match=r"gone\.jpg"):
-        list_images(tmp_path / "train.txt")
-
-
 # --- noisy_train_split ---
 
 
@@ -194,142 +174,161 @@ def read_rows(path: Path) -> np.ndarray:
 
 def file_hashes(folder: Path) -> dict[str, str]:
     """sha256 of every file below ``folder``, by relative path."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.txt")}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.*")}
 
 
-def clean_label(image_link: Path) -> Path:
-    """The original label file behind a noisy view's image symlink."""
-    return Path(img2label_paths([str(image_link.resolve())])[0])
+def label_of(image: Path) -> Path:
+    """The synthetic set's label file of ``image`` (.../images/train/X.png -> .../labels/train/X.txt)."""
+    return image.parent.parent.parent / "labels" / image.parent.name / f"{image.stem}.txt"
 
 
 @pytest.fixture(scope="module")
 def train_images(tiny_data) -> list[Path]:
-    return list_images(tiny_root(tiny_data) / "images" / "train")
+    return sorted((Path(tiny_data).parent / "images" / "train").glob("*.png"))
 
 
 @pytest.fixture(scope="module")
-def split(train_images, tmp_path_factory) -> noise.NoisySplit:
+def train_labels(train_images) -> list[np.ndarray]:
+    """The tiny set's boxes, read the way a caller that already checked them would hand them over."""
+    return [read_rows(label_of(image)) for image in train_images]
+
+
+@pytest.fixture(scope="module")
+def split(train_images, train_labels, tmp_path_factory) -> noise.NoisySplit:
     """A noisy view of the tiny train split, η = 0.2, written once for the tests that only read it."""
-    return noisy_train_split(train_images, 0.2, seed=0, cache_dir=tmp_path_factory.mktemp("noise_cache"))
+    return noisy_train_split(train_images, train_labels, 0.2, seed=0, cache_dir=tmp_path_factory.mktemp("noise_cache"))
 
 
-def test_noisy_view_leaves_every_original_label_byte_identical(tiny_data, train_images, tmp_path):
-    labels = tiny_root(tiny_data) / "labels"
-    before = file_hashes(labels)
-    made = noisy_train_split(train_images, 0.3, seed=11, cache_dir=tmp_path)
-    assert file_hashes(labels) == before and len(before) == 24  # 16 train + 8 val
+def view_rows(split: noise.NoisySplit) -> list[np.ndarray]:
+    """The noisy rows of each image of the view, in its order."""
+    return [
+        read_rows(split.root / "labels" / f"{Path(line).stem}.txt") for line in split.image_list.read_text().split()
+    ]
+
+
+def test_noisy_view_never_touches_the_original_files(tiny_data, train_images, train_labels, tmp_path):
+    root = Path(tiny_data).parent
+    before = file_hashes(root)
+    made = noisy_train_split(train_images, train_labels, 0.3, seed=11, cache_dir=tmp_path)
+    assert file_hashes(root) == before and len(before) == 16 + 8 + 24 + 1  # images, labels, data.yaml
     assert made.root.parent == tmp_path and not any(p.name.startswith(".") for p in tmp_path.iterdir())
 
 
-def test_noisy_view_keeps_classes_and_lines_moves_boxes_and_links_the_originals(split, train_images):
+def test_noisy_view_keeps_classes_and_rows_moves_boxes_and_links_the_originals(split, train_images, train_labels):
     listed = [Path(line) for line in split.image_list.read_text().splitlines()]
     assert [p.resolve() for p in listed] == [p.resolve() for p in train_images]
     assert all(p.is_symlink() and p.parent == split.root / "images" for p in listed)
     moved = 0
-    for link in listed:
-        noisy, clean = read_rows(split.root / "labels" / f"{link.stem}.txt"), read_rows(clean_label(link))
+    for noisy, clean in zip(view_rows(split), train_labels):
         assert noisy.shape == clean.shape
         np.testing.assert_array_equal(noisy[:, 0], clean[:, 0])
         moved += int((np.abs(noisy[:, 1:] - clean[:, 1:]) > 1e-6).any(axis=1).sum())
-    assert split.n_boxes > 0 and moved == split.n_boxes
+    assert split.n_boxes > 0 and moved == split.n_boxes and split.n_images == 16
 
 
-def test_mean_iou_is_the_iou_of_the_files_as_written(split):
-    noisy, clean = [], []
-    for link in (Path(line) for line in split.image_list.read_text().splitlines()):
-        noisy.append(read_rows(split.root / "labels" / f"{link.stem}.txt")[:, 1:])
-        clean.append(read_rows(clean_label(link))[:, 1:])
-    ious = numpy_iou_xywh(np.concatenate(noisy), np.concatenate(clean))
+def test_the_noise_of_image_i_comes_from_default_rng_seed_i(split, train_labels):
+    for index in (0, 5):
+        clean = train_labels[index]
+        expected = perturb_boxes(clean[:, 1:], 0.2, np.random.default_rng([0, index]))
+        np.testing.assert_allclose(view_rows(split)[index][:, 1:], expected, rtol=0, atol=5e-7)  # 6 decimals
+
+
+def test_mean_iou_is_the_iou_of_the_files_as_written(split, train_labels):
+    noisy, clean = np.concatenate(view_rows(split))[:, 1:], np.concatenate(train_labels)[:, 1:]
+    ious = numpy_iou_xywh(noisy, clean)
     assert 0 < split.mean_iou < 1 and split.n_boxes == ious.size
     assert split.mean_iou == pytest.approx(ious.mean(), abs=1e-12)
     assert (split.eta, split.seed) == (0.2, 0)
+    record = json.loads((split.root / "noise.json").read_text())
+    assert record["noise_version"] == noise.NOISE_VERSION and record["n_images"] == 16
 
 
-def test_second_call_reuses_the_view_and_another_seed_does_not(split, train_images, monkeypatch):
+def test_second_call_reuses_the_view_and_another_seed_does_not(split, train_images, train_labels, monkeypatch):
     def must_not_write(*args, **kwargs):
         raise AssertionError("the cached noisy view was regenerated")
 
     monkeypatch.setattr(noise, "_write_noisy_view", must_not_write)
-    assert noisy_train_split(train_images, 0.2, seed=0, cache_dir=split.root.parent) == split
+    assert noisy_train_split(train_images, train_labels, 0.2, seed=0, cache_dir=split.root.parent) == split
     monkeypatch.undo()
-    other = noisy_train_split(train_images, 0.2, seed=1, cache_dir=split.root.parent)
+    other = noisy_train_split(train_images, train_labels, 0.2, seed=1, cache_dir=split.root.parent)
     assert other.root != split.root
     assert (split.root / "labels" / "0000000.txt").read_text() != (other.root / "labels" / "0000000.txt").read_text()
 
 
-def test_editing_a_label_gives_a_new_view(tiny_data, tmp_path):
-    root = shutil.copytree(tiny_root(tiny_data), tmp_path / "copy")
-    images = list_images(root / "images" / "train")
-    first = noisy_train_split(images, 0.1, seed=0, cache_dir=tmp_path / "cache")
-    label = Path(img2label_paths([str(images[3])])[0])
-    label.write_text(label.read_text() + "1 0.500000 0.500000 0.100000 0.100000\n")
-    second = noisy_train_split(images, 0.1, seed=0, cache_dir=tmp_path / "cache")
+def test_the_key_follows_the_boxes_used_not_the_files(train_images, train_labels, tmp_path):
+    first = noisy_train_split(train_images, train_labels, 0.1, seed=0, cache_dir=tmp_path)
+    more = [*train_labels[:3], np.vstack([train_labels[3], [1, 0.5, 0.5, 0.1, 0.1]]), *train_labels[4:]]
+    second = noisy_train_split(train_images, more, 0.1, seed=0, cache_dir=tmp_path)
     assert second.root != first.root and second.n_boxes == first.n_boxes + 1
+    fewer = noisy_train_split(train_images[1:], train_labels[1:], 0.1, seed=0, cache_dir=tmp_path)
+    assert fewer.root not in {first.root, second.root} and fewer.n_images == 15
+    assert view_key(train_images, train_labels, 0.1, 0) == first.root.name.removeprefix("noisy-")
 
 
-def test_eta_zero_copies_the_labels_and_images_without_labels_count_as_no_boxes(tiny_data, tmp_path):
-    images = list_images(tiny_root(tiny_data) / "images" / "train")[:3]
-    same = noisy_train_split(images, 0.0, seed=0, cache_dir=tmp_path)
-    for index, image in enumerate(images):
-        clean = Path(img2label_paths([str(image)])[0])
-        assert (same.root / "labels" / f"{index:07d}.txt").read_bytes() == clean.read_bytes()
+def test_eta_zero_writes_the_given_boxes_and_no_boxes_give_an_empty_file(train_images, train_labels, tmp_path):
+    same = noisy_train_split(train_images[:3], train_labels[:3], 0.0, seed=0, cache_dir=tmp_path)
+    for index, image in enumerate(train_images[:3]):  # the synthetic labels have 6 decimals: byte-identical
+        assert (same.root / "labels" / f"{index:07d}.txt").read_bytes() == label_of(image).read_bytes()
     assert same.mean_iou == 1.0
 
-    (tmp_path / "bare" / "images").mkdir(parents=True)
-    bare = tmp_path / "bare" / "images" / "a.png"
-    shutil.copy(images[0], bare)
-    empty = noisy_train_split([bare], 0.3, seed=0, cache_dir=tmp_path)
-    assert (empty.n_boxes, empty.mean_iou) == (0, 1.0)
+    empty = noisy_train_split(train_images[:1], [np.zeros((0, 5))], 0.3, seed=0, cache_dir=tmp_path)
+    assert (empty.n_boxes, empty.mean_iou, empty.n_images) == (0, 1.0, 1)
     assert (empty.root / "labels" / "0000000.txt").read_text() == ""
 
 
-def test_segment_labels_are_refused_naming_the_file(tmp_path):
-    (tmp_path / "images").mkdir()
-    (tmp_path / "labels").mkdir()
-    (tmp_path / "images" / "a.jpg").write_bytes(b"")
-    (tmp_path / "labels" / "a.txt").write_text("0 0.1 0.1 0.2 0.1 0.2 0.2\n")
-    with pytest.raises(ValueError, match=r"a\.txt: noise_eta supports box labels \(cls x y w h\)"):
-        noisy_train_split([tmp_path / "images" / "a.jpg"], 0.1, seed=0, cache_dir=tmp_path / "cache")
+def test_zero_size_boxes_are_written_unchanged_and_left_out_of_the_mean_iou(train_images, tmp_path):
+    rows = np.array([[0, 0.5, 0.5, 0.2, 0.2], [1, 0.3, 0.3, 0.0, 0.1]])
+    made = noisy_train_split(train_images[:1], [rows], 0.3, seed=0, cache_dir=tmp_path)
+    written = read_rows(made.root / "labels" / "0000000.txt")
+    np.testing.assert_array_equal(written[1], rows[1])
+    assert made.n_boxes == 2 and made.mean_iou == pytest.approx(float(numpy_iou_xywh(written[:1, 1:], rows[:1, 1:])[0]))
 
 
-def test_a_crash_leaves_nothing_behind_and_the_next_call_succeeds(train_images, tmp_path, monkeypatch):
+def test_a_crash_leaves_nothing_behind_and_the_next_call_succeeds(train_images, train_labels, tmp_path, monkeypatch):
     def crash(root, *args):
         (root / "half-written").touch()
         raise KeyboardInterrupt
 
     monkeypatch.setattr(noise, "_write_noisy_view", crash)
     with pytest.raises(KeyboardInterrupt):
-        noisy_train_split(train_images, 0.1, seed=2, cache_dir=tmp_path)
+        noisy_train_split(train_images, train_labels, 0.1, seed=2, cache_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
     monkeypatch.undo()
-    assert noisy_train_split(train_images, 0.1, seed=2, cache_dir=tmp_path).n_boxes > 0
+    assert noisy_train_split(train_images, train_labels, 0.1, seed=2, cache_dir=tmp_path).n_boxes > 0
 
 
-def test_bad_arguments_are_refused(train_images, tmp_path):
-    with pytest.raises(ValueError, match="noise_eta"):
-        noisy_train_split(train_images, 1.0, seed=0, cache_dir=tmp_path)
-    with pytest.raises(ValueError, match="seed"):
-        noisy_train_split(train_images, 0.1, seed=-1, cache_dir=tmp_path)
+@pytest.mark.parametrize(
+    ("eta", "seed", "match"),
+    [(1.0, 0, r"noise_eta must be a finite number in \[0, 1\), got 1.0"), ("0.2", 0, "noise_eta"),
+     (0.1, -1, "noise_seed must be an integer >= 0"), (0.1, 1.5, "noise_seed"), (0.1, True, "noise_seed")],
+)  # fmt: skip
+def test_bad_eta_or_seed_is_a_config_error_naming_the_key(train_images, train_labels, tmp_path, eta, seed, match):
+    with pytest.raises(ConfigError, match=match):
+        noisy_train_split(train_images, train_labels, eta, seed, cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("labels", "match"),
+    [([np.zeros((1, 4))], r"\(N, 5\)"), ([np.array([[0.5, 0.5, 0.5, 0.2, 0.2]])], "class ids"),
+     ([np.array([[-1, 0.5, 0.5, 0.2, 0.2]])], "class ids"), ([np.array([[0, np.nan, 0.5, 0.2, 0.2]])], "non-finite"),
+     ([], "0 label arrays for 1 images")],
+)  # fmt: skip
+def test_labels_that_are_not_checked_rows_are_refused(train_images, tmp_path, labels, match):
+    with pytest.raises(ValueError, match=match):
+        noisy_train_split(train_images[:1], labels, 0.1, seed=0, cache_dir=tmp_path)
+
+
+def test_no_images_or_an_image_twice_is_refused(train_images, train_labels, tmp_path):
     with pytest.raises(ValueError, match="no training images"):
-        noisy_train_split([], 0.1, seed=0, cache_dir=tmp_path)
+        noisy_train_split([], [], 0.1, seed=0, cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="more than once"):
+        noisy_train_split(train_images[:1] * 2, train_labels[:1] * 2, 0.1, seed=0, cache_dir=tmp_path)
 
 
-def test_the_default_cache_dir_is_the_synthetic_sets_one(train_images):
-    assert noisy_train_split(train_images, 0.1, seed=3).root.parent == default_cache_dir()
+def test_the_default_cache_dir_is_the_synthetic_sets_one(train_images, train_labels):
+    assert noisy_train_split(train_images, train_labels, 0.1, seed=3).root.parent == default_cache_dir()
 
 
-def test_ultralytics_reads_the_noisy_labels(split, tiny_data):
-    from ultralytics.data import YOLODataset
-    from ultralytics.data.utils import check_det_dataset
-
-    dataset = YOLODataset(
-        img_path=str(split.image_list), data=check_det_dataset(str(tiny_data)), imgsz=64, augment=False
-    )
-    assert len(dataset.labels) == 16
-    for label in dataset.labels:
-        link = Path(label["im_file"])
-        noisy, clean = read_rows(split.root / "labels" / f"{link.stem}.txt"), read_rows(clean_label(link))
-        np.testing.assert_allclose(label["bboxes"], noisy[:, 1:], atol=1e-6)
-        np.testing.assert_array_equal(label["cls"][:, 0], noisy[:, 0])
-        if len(clean):
-            assert np.abs(label["bboxes"] - clean[:, 1:]).max() > 1e-3
+def test_the_noise_module_imports_nothing_of_ultralytics():
+    source = Path(noise.__file__).read_text()
+    assert "ultralytics" not in source.replace("yolo_alpha.ultralytics", "")

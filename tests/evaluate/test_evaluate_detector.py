@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from yolo_alpha.config import ConfigError
+from yolo_alpha.errors import ConfigError
 from yolo_alpha.evaluate import COUNT_KEYS, count_true_positives, evaluate_detector
 from yolo_alpha.metrics import ap_by_threshold
 from yolo_alpha.run import train
@@ -61,8 +61,8 @@ def test_count_true_positives_matches_the_rows_counts(tiny_weights, tiny_data, t
 @pytest.mark.parametrize(
     ("keys", "message"),
     [
-        ({"count_conf": 0}, r"count_conf=0: must be a number in \(0, 1\]"),
-        ({"iou": 1.5}, r"iou=1.5: must be a number"),
+        ({"count_conf": 0}, r"count_conf must be a finite number in \(0, 1\], got 0"),
+        ({"iou": 1.5}, r"iou must be a finite number in \(0, 1\], got 1.5"),
         ({"imgsz_typo": 64}, r"'imgsz_typo' is not a valid"),
     ],
 )

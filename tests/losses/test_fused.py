@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from yolo_alpha.losses import IOU_TERMS, LOSSES, resolve_loss
 from yolo_alpha.losses import fused as fused_module
 from yolo_alpha.losses.fused import FUSED_KINDS, from_blocks, fused_loss, to_blocks, use_fused
-from yolo_alpha.losses.fused_kernel import loss_and_grads
+from yolo_alpha.losses.fused_kernel import PENALTIES, loss_and_grads
 
 CLASSIC = ("iou", "giou", "diou", "ciou")
 # (alpha, alpha2, iou_term): α below, at and above 1, α₂ ≠ α both ways, both IoU terms, and Box-Cox's α = 0 (−log IoU).
@@ -181,6 +181,11 @@ def test_empty_input_backpropagates():
     loss = fused_loss("alpha_ciou")(pred, torch.zeros(0, 4), alpha=3.0, alpha2=3.0, iou_term=IOU_TERMS["power"])
     loss.sum().backward()
     assert loss.shape == (0,) and pred.grad.shape == (0, 4)
+
+
+def test_every_fused_kind_has_one_penalty_function():
+    # The kernel is composed like iou_family: one function per penalty kind, chosen by the kind of the loss name.
+    assert set(FUSED_KINDS.values()) == set(PENALTIES)
 
 
 def test_names_without_fused_form_and_classic_powers():

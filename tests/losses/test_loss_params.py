@@ -1,5 +1,6 @@
 """The losses' own keys (focal_gamma, kappa, wiou_alpha, wiou_delta) and state (iou_mean): registry, resolve_loss,
-LossSpec and box_loss plumbing, and their place in the config keys and cfg/default.yaml."""
+LossSpec and box_loss plumbing, and their place in cfg/default.yaml (yolo_alpha.settings' key table is tested with
+the settings)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import math
 import pytest
 import torch
 
-from yolo_alpha.config import LOSS_KEYS, default_settings
+from yolo_alpha.config import default_settings
 from yolo_alpha.losses import LOSSES, LossConfigError, box_loss, list_losses, resolve_loss
 from yolo_alpha.losses.registry import CORE_KEYS, all_loss_params, loss_params_of, losses_taking, register
 
 PRED = torch.tensor([[0.0, 0, 2, 2], [1, 1, 3, 4]], dtype=torch.float64)
 TARGET = torch.tensor([[1.0, 0, 4, 3], [0, 1, 3, 3]], dtype=torch.float64)
+LOSS_KEYS = (*CORE_KEYS, *all_loss_params())  # every key a LossSpec records, in as_dict()'s order
 
 
 def test_own_keys_and_defaults():
@@ -25,8 +27,7 @@ def test_own_keys_and_defaults():
     assert loss_params_of("ciou") == {}
 
 
-def test_config_keys_and_default_yaml_list_every_own_key_with_null():
-    assert tuple(LOSS_KEYS) == (*CORE_KEYS, *all_loss_params())
+def test_default_yaml_lists_every_own_key_with_null():
     defaults = default_settings()
     assert {key: defaults[key] for key in all_loss_params()} == dict.fromkeys(all_loss_params())
 
@@ -36,6 +37,14 @@ def test_register_refuses_a_core_key_or_a_second_default_for_a_key():
         register("my_loss", params={"alpha": 2.0})
     with pytest.raises(ValueError, match=r"'kappa' of 'my_loss' has default 5\.0, elsewhere 30\.0"):
         register("my_loss", params={"kappa": 5.0})
+    assert "my_loss" not in LOSSES
+
+
+def test_register_needs_one_line_of_help_per_own_key():
+    # The help is declared with the key, once: yolo-alpha help, cfg/default.yaml and the README are checked against it.
+    for bad_help in (None, {}, {"my_gain": ""}, {"other": "help"}):
+        with pytest.raises(ValueError, match="param_help must give one line of help"):
+            register("my_loss", params={"my_gain": 2.0}, param_help=bad_help)
     assert "my_loss" not in LOSSES
 
 

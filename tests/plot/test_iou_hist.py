@@ -57,7 +57,7 @@ def test_plot_iou_hist_writes_png_and_counts(two_weights, tiny_data, tmp_path):
         ({"weights": None}, "needs weights="),
         ({"data": None}, "needs data="),
         ({"weights": ["missing.pt"]}, "weights=missing.pt: no such trained weights"),
-        ({"conf": 2.0}, r"conf=2.0: must be a number in \(0, 1\]"),
+        ({"conf": 2.0}, r"conf must be a finite number in \(0, 1\], got 2.0"),
     ],
 )
 def test_bad_keys_are_config_errors(two_weights, tiny_data, tmp_path, keys, message):

@@ -55,9 +55,12 @@ def test_a_lone_csv_also_takes_the_name(tmp_path):
             "'alpha' is not a key of 'plot reweighting'. Allowed: alphas, out. Did you",
         ),
         (["plot", "correlation", "loss=iou"], "Allowed: losses, n, out, seed"),
-        (["plot", "reweighting", "alphas=0.5,-1"], "alphas must be finite numbers > 0"),
-        (["plot", "reweighting", "alphas=abc"], "alphas must be finite numbers > 0"),
-        (["plot", "landscape", "losses=iou,soft_iuo"], "losses: 'soft_iuo' is not a box loss"),
+        (["plot", "reweighting", "alphas=0.5,-1"], "alphas must be a finite number > 0, got -1 (each item of alphas"),
+        (["plot", "reweighting", "alphas=abc"], "alphas must be a finite number > 0, got 'abc'"),
+        (
+            ["plot", "landscape", "losses=iou,soft_iuo"],
+            "losses='soft_iuo' is not valid (a box loss). … Did you mean 'soft_iou'?",
+        ),
         (["plot", "correlation", "n=many"], "n must be an integer >= 3"),
     ],
 )

@@ -80,7 +80,11 @@ def test_write_correlation_csv_holds_points_and_coefficients(tmp_path):
 
 @pytest.mark.parametrize(
     "keys,message",
-    [({"n": 2}, "n must be an integer >= 3"), ({"seed": -1}, "seed must be"), ({"losses": "cio"}, "losses: 'cio'")],
+    [
+        ({"n": 2}, "n must be an integer >= 3"),
+        ({"seed": -1}, "seed must be"),
+        ({"losses": "cio"}, "losses='cio' is not valid"),
+    ],
 )
 def test_bad_values_name_the_key(tmp_path, keys, message):
     with pytest.raises(ConfigError, match=message):

@@ -97,7 +97,7 @@ def test_write_landscape_png_and_csv(tmp_path):
 @pytest.mark.parametrize(
     "keys,message",
     [
-        ({"losses": "iou,gio"}, "losses: 'gio' is not a box loss.*Did you mean 'giou'"),
+        ({"losses": "iou,gio"}, r"losses='gio' is not valid \(a box loss\).*Did you mean 'giou'"),
         ({"losses": "iou,iou"}, "names a loss twice"),
         ({"extent": 0}, "extent must be a finite number > 0"),
         ({"steps": 2}, "steps must be an integer >= 3"),

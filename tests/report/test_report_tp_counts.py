@@ -30,7 +30,7 @@ def test_tp_counts_figure_means_and_relative_difference(noise_sweep):
     assert float(row["mean"]) == pytest.approx(N_GT * 0.5 * COUNT_SHARES[-1])
     assert float(row["std"]) == pytest.approx(N_GT * 0.1 * 2**0.5 * COUNT_SHARES[-1])
     differences = _csv(out / "tp_counts_improvement.csv")
-    clean = [r for r in differences if r["config"] == "loss=alpha_ciou, noise_eta=0.0"]
+    clean = [r for r in differences if r["config"] == "loss=alpha_ciou (α=3), noise_eta=0.0"]
     assert [float(r["iou_threshold"]) for r in clean] == [0.5, 0.6, 0.7, 0.8, 0.9]
     assert all(r["baseline"] == "loss=ciou, noise_eta=0.0" for r in clean)
     assert [float(r["relative_difference"]) for r in clean] == pytest.approx([0.2] * 5)  # (0.6 − 0.5) / 0.5
@@ -52,7 +52,7 @@ def test_legacy_rows_still_report_without_fig_2(tmp_path):
     text = (out / "report.md").read_text()
     assert "## AP per IoU threshold (Ultralytics' validator)" in text
     assert "Fig. 2 (true positives at IoU ≥ 0.5 … 0.9) skipped: no run has counts" in text
-    assert "| loss=alpha_ciou | 50.00 |" in text
+    assert "| loss=alpha_ciou (α=3) | 50.00 |" in text
     assert not (out / "tp_counts.png").exists()
     assert "TP50" not in _csv(out / "relative_improvement.csv")[0]  # no count columns for rows without counts
 
@@ -66,7 +66,27 @@ def test_mixed_rows_are_flagged_and_configurations_without_counts_left_out(tmp_p
     text = write_report(write_sweep(tmp_path / "mixed", rows)).read_text()
     assert "## AP per IoU threshold (mixed evaluators)" in text
     assert "**The runs were scored by different evaluators** (pycocotools: 2 run(s), ultralytics: 1 run(s))" in text
-    assert "Note: no counts for 1 configuration(s), left out: loss=alpha_ciou" in text
+    assert "Note: no counts for 1 configuration(s), left out: loss=alpha_ciou (α=3)" in text
     summary = summarise(rows)
     assert {r["config"] for r in tp_counts_data(summary)} == {"loss=ciou", "loss=diou"}
     assert tp_count_improvement_data(relative_improvement(summary)) == []  # alpha_ciou has no counts to compare
+
+
+def test_without_a_pair_the_differences_file_still_has_its_header_and_the_report_says_why(tmp_path):
+    rows = [make_row({"loss": loss, "seed": 0}, 0.4) for loss in ("ciou", "alpha_giou")]  # no giou: no baseline
+    out = write_report(write_sweep(tmp_path / "unpaired", rows)).parent
+    assert (out / "tp_counts_improvement.csv").read_text().splitlines() == [
+        "config,baseline,iou_threshold,relative_difference"
+    ]
+    text = (out / "report.md").read_text()
+    assert "No *rela. improv.* row: no α-loss in this sweep has its baseline" in text
+    assert "Note: no α-loss in this sweep has its baseline (an `alpha_X` loss is compared with X" in text
+    assert "so the right panel and tp_counts_improvement.csv are empty." in text
+
+
+def test_a_pair_whose_baseline_has_no_true_positives_is_explained(tmp_path):
+    zero_counts = dict.fromkeys(("TP50", "TP60", "TP70", "TP80", "TP90"), 0)
+    rows = [make_row({"loss": "ciou", "seed": 0}, 0.4, **zero_counts), make_row({"loss": "alpha_ciou", "seed": 0}, 0.5)]
+    out = write_report(write_sweep(tmp_path / "zero", rows)).parent
+    assert len((out / "tp_counts_improvement.csv").read_text().splitlines()) == 1  # the header only
+    assert "no α-loss/baseline pair has counts on both sides" in (out / "report.md").read_text()

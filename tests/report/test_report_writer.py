@@ -40,11 +40,16 @@ def test_report_markdown(noise_sweep):
     # ciou at η 0: mean 50.00, std 100·sqrt(0.02) = 14.14, two seeds.
     assert "| loss=ciou, noise_eta=0.0 | 50.00 ± 14.14 (2) |" in text
     # The rela. improv. row sits right under its α row: (0.6 − 0.5)/0.5 = 20%, (0.4 − 0.3)/0.3 = 33.33%.
-    i = next(n for n, line in enumerate(lines) if line.startswith("| loss=alpha_ciou, noise_eta=0.0 |"))
+    i = next(n for n, line in enumerate(lines) if line.startswith("| loss=alpha_ciou (α=3), noise_eta=0.0 |"))
     assert lines[i + 1].startswith("| rela. improv. (vs loss=ciou, noise_eta=0.0) | 20.00% |")
-    i = next(n for n, line in enumerate(lines) if line.startswith("| loss=alpha_ciou, noise_eta=0.2 |"))
+    i = next(n for n, line in enumerate(lines) if line.startswith("| loss=alpha_ciou (α=3), noise_eta=0.2 |"))
     assert lines[i + 1].startswith("| rela. improv. (vs loss=ciou, noise_eta=0.2) | 33.33% |")
-    assert lines[i + 1].split(" | ")[10] == "–"  # AP95: zero baseline
+    assert lines[i + 1].split(" | ")[10] == "–"  # AP95: zero baseline, explained under the table
+    assert (
+        "Note: a *rela. improv.* cell is – where the baseline's mean is 0, as no relative change from 0 exists. "
+        "Baselines with a mean of 0: loss=ciou, noise_eta=0.2 (AP95)." in lines
+    )
+    assert "also – where the α-loss or its baseline has no value" not in text
     assert "One seed is not a result" in text
     for name in ("ap_vs_iou", "map_over_epochs", "improvement_vs_noise"):
         assert f"![{name}]({name}.png)" in text
@@ -78,7 +83,7 @@ def test_report_files(noise_sweep):
     epochs = _csv(out / "map_over_epochs.csv")
     assert len(epochs) == 4 * 3  # 4 configurations × 3 epochs
     # alpha_ciou at η 0, epoch 2: mean of 0.50/2 and 0.70/2.
-    row = next(r for r in epochs if r["config"] == "loss=alpha_ciou, noise_eta=0.0" and r["epoch"] == "2")
+    row = next(r for r in epochs if r["config"] == "loss=alpha_ciou (α=3), noise_eta=0.0" and r["epoch"] == "2")
     assert float(row["mean"]) == pytest.approx((0.25 + 0.35) / 2)
     assert row["n_runs"] == "2"
 
@@ -118,6 +123,14 @@ def test_report_alpha_grid_and_missing_results_csv(tmp_path):
     assert points[("loss=alpha_iou", 2.0, "mAP50-95")] == pytest.approx(0.44)
     assert points[("loss=iou", 1.0, "mAP75-95")] == pytest.approx(0.40)
     assert len(_csv(out / "map_over_epochs.csv")) == 3 * 2  # the run without results.csv is left out
+
+
+def test_a_baseline_at_zero_everywhere_is_named_under_the_table(tmp_path):
+    rows = [make_row({"loss": "ciou", "seed": 0}, 0.0), make_row({"loss": "alpha_ciou", "seed": 0}, 0.1)]
+    text = write_report(write_sweep(tmp_path / "untrained", rows)).read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| rela. improv. (vs loss=ciou) |"))
+    assert set(row.strip("| ").split(" | ")[1:]) == {"–"}
+    assert "Baselines with a mean of 0: loss=ciou (every metric)." in text
 
 
 def test_plot_takes_and_returns_ax(noise_rows):

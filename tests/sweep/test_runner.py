@@ -14,7 +14,16 @@ import pytest
 import torch
 import yaml
 
-from yolo_alpha.sweep import SweepBusyError, SweepGrid, read_results, run_sweep
+from yolo_alpha.errors import YoloAlphaError
+from yolo_alpha.sweep import (
+    ResultsFileError,
+    SweepBusyError,
+    SweepCellsFailed,
+    SweepError,
+    SweepGrid,
+    read_results,
+    run_sweep,
+)
 from yolo_alpha.sweep.runner import sweep_lock
 
 GRID = SweepGrid("s", {"epochs": 2}, {"loss": ("ciou", "alpha_ciou"), "seed": (0, 1)})
@@ -112,6 +121,45 @@ def test_a_different_grid_is_refused_and_nothing_is_overwritten(tmp_path):
     with pytest.raises(ValueError, match="come from a different grid; use another name= or delete the folder"):
         run_sweep(other, project=tmp_path, train=train)
     assert train.calls == [] and before == {p: p.read_bytes() for p in before}
+
+
+def test_a_renamed_sweep_folder_is_the_same_grid_and_resumes(tmp_path):
+    """The name decides where the results go, not what they are: a moved folder, or a spec under another name."""
+    with pytest.raises(RuntimeError, match="diverged"):
+        run_sweep(GRID, project=tmp_path, train=FakeTrain(fail_on=IDS[2]))
+    (tmp_path / "s").rename(tmp_path / "renamed")  # as `mv runs/sweeps/s runs/sweeps/renamed`
+    train = FakeTrain()
+    run_sweep(SweepGrid("renamed", GRID.base, dict(GRID.grid)), project=tmp_path, train=train)
+    assert [c["name"] for c in train.calls] == IDS[2:]  # the finished cells are kept, the rest trained
+    assert [r["cell_id"] for r in read_results(tmp_path / "renamed" / "results.jsonl")] == IDS
+    other = SweepGrid("renamed", {"epochs": 3}, dict(GRID.grid))  # a different base is still a different grid
+    with pytest.raises(SweepError, match="come from a different grid"):
+        run_sweep(other, project=tmp_path, train=FakeTrain())
+
+
+def test_a_cut_short_results_file_stops_the_sweep_with_the_way_out(tmp_path):
+    run_sweep(GRID, project=tmp_path, train=FakeTrain())
+    results = tmp_path / "s" / "results.jsonl"
+    lines = results.read_text().splitlines(keepends=True)
+    results.write_text("".join(lines[:3]) + lines[3][:40])  # as if a copy of the file stopped in its last row
+    train = FakeTrain()
+    with pytest.raises(
+        ResultsFileError, match=r"line 4: .*last line and is cut short.*the 3 rows before it are intact"
+    ):
+        run_sweep(GRID, project=tmp_path, train=train)
+    assert train.calls == []
+    subprocess.run(["sed", "-i", "4d", str(results)], check=True)  # what the message says to do
+    run_sweep(GRID, project=tmp_path, train=train)
+    # the sweep redoes only the cell whose row was cut (here from the last.pt its run left)
+    assert train.calls == [{"resume": True, "model": str(tmp_path / "s" / "runs" / IDS[3] / "weights" / "last.pt")}]
+    assert [r["cell_id"] for r in read_results(results)] == IDS
+
+
+def test_every_sweep_error_is_a_yolo_alpha_error():
+    # `yolo-alpha` catches YoloAlphaError alone; the two runtime failures stay RuntimeErrors for older callers.
+    for error in (SweepError, ResultsFileError, SweepBusyError, SweepCellsFailed):
+        assert issubclass(error, YoloAlphaError)
+    assert issubclass(SweepBusyError, RuntimeError) and issubclass(SweepCellsFailed, RuntimeError)
 
 
 def test_a_second_process_on_the_same_folder_is_refused(tmp_path):

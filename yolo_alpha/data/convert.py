@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from yolo_alpha.data.synthetic import format_labels
+from yolo_alpha.ultralytics.converters import convert_coco_boxes, voc_class_names
 
 __all__ = ["VOC_SPLITS", "convert_coco", "convert_voc", "voc_box_to_yolo", "voc_class_names"]
 
@@ -77,14 +78,6 @@ def write_data_yaml(out_dir: Path, train: list[str], val: list[str], names: Sequ
 
 
 # --- PASCAL VOC ---
-
-
-def voc_class_names() -> list[str]:
-    """Return the 20 VOC class names in Ultralytics' order, read from its own ``cfg/datasets/VOC.yaml``."""
-    from ultralytics.utils import ROOT, YAML
-
-    names = YAML.load(ROOT / "cfg" / "datasets" / "VOC.yaml")["names"]
-    return [names[i] for i in sorted(names)]
 
 
 def voc_box_to_yolo(size: tuple[float, float], box: Sequence[float]) -> tuple[float, float, float, float]:
@@ -243,8 +236,6 @@ def write_coco_labels(data: dict, class_index: dict[int, int], label_dir: Path) 
     replaced by ``class index + 1``. It skips ``iscrowd`` and zero-size boxes, converts the top-left ``xywh`` box to a
     normalised centre box and writes ``%g`` (6 significant digits). Images without a kept box get an empty file.
     """
-    from ultralytics.data.converter import convert_coco as ultralytics_convert_coco
-
     annotations = [{**a, "category_id": class_index[a["category_id"]] + 1} for a in data["annotations"]]
     # Flat stand-in names: Ultralytics 8.3 does not create the sub-folders of a file_name like "sub/b.jpg".
     images = [{**image, "file_name": f"{i:08d}.jpg"} for i, image in enumerate(data["images"])]
@@ -252,7 +243,7 @@ def write_coco_labels(data: dict, class_index: dict[int, int], label_dir: Path) 
     try:
         (staging / "json").mkdir()
         (staging / "json" / "split.json").write_text(json.dumps({"images": images, "annotations": annotations}))
-        ultralytics_convert_coco(str(staging / "json"), str(staging / "converted"), use_segments=False, cls91to80=False)
+        convert_coco_boxes(staging / "json", staging / "converted")
         converted = staging / "converted" / "labels" / "split"  # Ultralytics names the folder after the JSON's stem
         for i, image in enumerate(data["images"]):
             label = (label_dir / image["file_name"]).with_suffix(".txt")

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import yaml
 
+from yolo_alpha.checks import number
 from yolo_alpha.data.cache import build_once, default_cache_dir
 from yolo_alpha.data.synthetic_scene import render_scene
 from yolo_alpha.data.synthetic_shapes import CLASS_NAMES
@@ -45,9 +46,8 @@ class SyntheticSpec:
     def __post_init__(self):
         minimums = {"n_train": 1, "n_val": 1, "imgsz": 32, "seed": 0}
         for name, minimum in minimums.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ValueError(f"SyntheticSpec.{name} must be an int >= {minimum}, got {value!r}")
+            value = number(f"SyntheticSpec.{name}", getattr(self, name), low=minimum, integer=True)
+            object.__setattr__(self, name, value)  # a plain int (not 320.0 or an int64): the key must not see the type
 
     def key(self) -> str:
         """Return a 12-character hex hash of the fields and ``GENERATOR_VERSION``, stable across runs."""
@@ -132,3 +132,12 @@ def _finished_yaml(target: Path) -> Path:
     if not yaml_path.is_file():
         raise FileExistsError(f"{target} exists but holds no data.yaml; delete it to regenerate the synthetic set")
     return yaml_path
+
+
+SYNTHETIC_NAMES = (None, "", "synthetic")
+"""Values of ``data=`` that mean the embedded synthetic set (the default)."""
+
+
+def is_synthetic(data: object) -> bool:
+    """Return True when ``data=`` names the embedded synthetic set (``synthetic``, empty or not given)."""
+    return data in SYNTHETIC_NAMES

@@ -1,9 +1,9 @@
 """COCO-style evaluation of trained weights on a YOLO-format data set: Ultralytics predicts, pycocotools scores.
 
-Ultralytics' own validator runs the model (its letterbox, NMS and box rescaling, so nothing of that is re-written) and
-collects COCO-format detections (its ``save_json`` path, written to ``predictions.json`` in the val folder). The ground
-truth is built from the labels the validator itself loaded (so segment labels, ``single_cls`` and classes are read the
-way Ultralytics reads them) and written next to it as ``coco_ground_truth.json``; the user's label files are only read.
+Ultralytics' own validator (:func:`yolo_alpha.ultralytics.validator.run_validator`) runs the model and collects
+COCO-format detections. The ground truth is built from the labels the validator itself loaded (so segment labels,
+``single_cls`` and classes are read the way Ultralytics reads them) and written next to them as
+``coco_ground_truth.json``; the user's label files are only read.
 """
 
 from __future__ import annotations
@@ -14,15 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
-from ultralytics import YOLO
-from ultralytics.data.utils import exif_size
-from ultralytics.models.yolo.detect import DetectionValidator
-from ultralytics.utils import USER_CONFIG_DIR
 
-from yolo_alpha import run
-from yolo_alpha.config import ConfigError
-from yolo_alpha.data.synthetic import synthetic_dataset
+from yolo_alpha import checks, run
+from yolo_alpha.data.synthetic import is_synthetic, synthetic_dataset
 from yolo_alpha.evaluate.coco import (
     COUNT_THRESHOLDS,
     coco_ap_table,
@@ -31,8 +25,7 @@ from yolo_alpha.evaluate.coco import (
     true_positive_counts,
 )
 from yolo_alpha.metrics import ap_by_threshold
-from yolo_alpha.offline import provide_fonts
-from yolo_alpha.seam import SYNTHETIC_NAMES
+from yolo_alpha.ultralytics.validator import image_shape, run_validator
 
 # Same for every evaluated model (a sweep compares cells under these settings).
 AP_CONF, AP_NMS_IOU = 0.001, 0.7  # Ultralytics' `yolo val` defaults: AP needs the whole precision-recall curve
@@ -41,17 +34,6 @@ AP_CONF, AP_NMS_IOU = 0.001, 0.7  # Ultralytics' `yolo val` defaults: AP needs t
 # low-score box, and the counts would measure the NMS rather than the detector.
 COUNT_CONF, COUNT_NMS_IOU = 0.25, 0.5
 EVALUATOR = "pycocotools"
-
-
-class CocoJsonValidator(DetectionValidator):
-    """Ultralytics' detection validator that keeps its COCO-format detections and skips its own JSON scoring.
-
-    Upstream scores custom data sets' JSON with faster-coco-eval (not installed here, and not the reference this
-    project tests against); pycocotools scores them instead, in :func:`evaluate_detector`.
-    """
-
-    def eval_json(self, stats: dict[str, Any]) -> dict[str, Any]:
-        return stats
 
 
 @dataclass
@@ -88,7 +70,8 @@ def ground_truth_from_labels(labels: list[dict], class_map: list[int]) -> dict:
             )
         seen[image_id] = label["im_file"]
         shape = label.get("shape")
-        height, width = (int(v) for v in (_image_shape(label["im_file"]) if shape is None else shape))
+        # Rectangular validation batches drop the labels' "shape": read it as Ultralytics' label check does.
+        height, width = (int(v) for v in (image_shape(label["im_file"]) if shape is None else shape))
         images.append({"id": image_id, "width": width, "height": height, "file_name": Path(label["im_file"]).name})
         for (xc, yc, w, h), cls in zip(np.asarray(label["bboxes"]).reshape(-1, 4), np.asarray(label["cls"]).ravel()):
             box = [(xc - w / 2) * width, (yc - h / 2) * height, w * width, h * height]
@@ -105,49 +88,33 @@ def ground_truth_from_labels(labels: list[dict], class_map: list[int]) -> dict:
     return {"images": images, "annotations": annotations, "categories": [{"id": int(c)} for c in class_map]}
 
 
-def _image_shape(im_file: str) -> tuple[int, int]:
-    # Rectangular validation batches drop the labels' "shape"; read it as Ultralytics' label check does.
-    with Image.open(im_file) as image:
-        width, height = exif_size(image)
-    return height, width
-
-
 def validate_for_coco(weights: str, data: str, *, conf: float, iou: float, **val_keys: Any) -> ValidationRun:
     """Return one Ultralytics validation pass of `weights` on `data` (its val split) as COCO ground truth + detections.
 
     `conf` and `iou` are the validator's confidence and NMS IoU thresholds; other keys go to ``YOLO.val`` (imgsz,
     batch, device, split, project, name, …). Writes predictions.json and coco_ground_truth.json to the val folder.
     """
-    passes = []
-    model = YOLO(weights)
-    model.add_callback("on_val_end", passes.append)  # the public hook that hands over the finished validator
-    settings = {"plots": False, "verbose": False, **val_keys, "conf": conf, "iou": iou, "save_json": True}
-    model.val(validator=CocoJsonValidator, data=data, **settings)
-    validator = passes[-1]
-    ground_truth = ground_truth_from_labels(validator.dataloader.dataset.labels, list(validator.class_map))
-    save_dir = Path(validator.save_dir)
-    (save_dir / "coco_ground_truth.json").write_text(json.dumps(ground_truth), encoding="utf-8")
+    validated = run_validator(weights, data, conf=conf, iou=iou, **val_keys)
+    ground_truth = ground_truth_from_labels(validated.labels, validated.class_map)
+    (validated.save_dir / "coco_ground_truth.json").write_text(json.dumps(ground_truth), encoding="utf-8")
     return ValidationRun(
         ground_truth=ground_truth,
-        detections=list(validator.jdict),
-        ultralytics_all_ap=np.asarray(validator.metrics.box.all_ap, dtype=float).reshape(-1, 10),
-        max_det=int(validator.args.max_det),
-        save_dir=save_dir,
+        detections=validated.detections,
+        ultralytics_all_ap=validated.ultralytics_all_ap,
+        max_det=validated.max_det,
+        save_dir=validated.save_dir,
     )
 
 
 def check_evaluation_keys(weights: str, data: str, thresholds: dict[str, float], val_keys: dict) -> str:
     """Return the data set's YAML path after checking weights, data, thresholds and Ultralytics keys (ConfigError)."""
     for key, value in thresholds.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-            raise ConfigError(f"{key}={value!r}: must be a number in (0, 1]")
+        checks.number(key, value, low=0, high=1, low_open=True)
     if not str(weights).endswith(".pt") or not Path(weights).is_file():
-        raise ConfigError(f"weights={weights}: no such trained weights file (.pt)")
+        raise run.ConfigError(f"weights={weights}: no such trained weights file (.pt)")
     run.check_settings({**val_keys, "data": str(data)}, "val")  # Ultralytics' key and value checks, naming the key
-    data = str(synthetic_dataset()) if data in SYNTHETIC_NAMES else str(data)  # generated once, then cached
-    settings = {**val_keys, "model": str(weights), "data": data}
-    run.check_local_files(settings)
-    provide_fonts(USER_CONFIG_DIR)
+    data = str(synthetic_dataset()) if is_synthetic(data) else str(data)  # generated once, then cached
+    run.check_local_files({**val_keys, "model": str(weights), "data": data}, key="weights")
     return data
 
 

@@ -50,9 +50,9 @@ def regressed_iou(pred: Tensor, target: Tensor) -> Tensor:
     return iou.clamp(0, 1)
 
 
-def iou_power_weights(iou: Tensor, power: float, scale: float = 1.0) -> Tensor:
-    """Return ``w_i = scale · iou_i^power``, detached (eq. 6 with ``scale`` = w_loc; eq. 4's numerator with scale 1)."""
-    return scale * iou.detach().pow(power)
+def iou_power_weights(iou: Tensor, power: float) -> Tensor:
+    """Return ``w_i = iou_i^power``, detached: eq. (6)'s weight before its constant w_loc, eq. (4)'s numerator."""
+    return iou.detach().pow(power)
 
 
 def total_preserving_factor(total: Tensor, weighted_total: Tensor) -> Tensor:

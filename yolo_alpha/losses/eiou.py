@@ -88,7 +88,12 @@ eiou_loss = register_classic(
 )
 
 
-@register("focal_eiou", params={"focal_gamma": FOCAL_GAMMA}, fixed_alpha=True)
+@register(
+    "focal_eiou",
+    params={"focal_gamma": FOCAL_GAMMA},
+    param_help={"focal_gamma": "γ > 0 of focal_eiou's weight IoU^γ (detached); null = 0.5, the paper's"},
+    fixed_alpha=True,
+)
 def focal_eiou_loss(
     pred: Tensor,
     target: Tensor,

@@ -1,5 +1,13 @@
 """Fused α-IoU losses: forward and closed-form backward in one pass, a drop-in for the reference loss functions.
 
+Which code runs: training (:class:`~.spec.LossSpec` called by the Ultralytics seam, and :func:`~.spec.box_loss`) runs
+this fused path for ``alpha_iou alpha_giou alpha_diou alpha_ciou iou giou diou ciou`` on every non-empty batch on
+CPU or CUDA (:func:`use_fused`). The documented functions of :mod:`~.iou_family` are the reference: they define
+the losses (formulas, equation numbers, gradient stops) and run for every other loss, device and empty input.
+tests/losses/test_fused.py holds the two equal (values and gradients to 1e-10 in float64, degenerate boxes
+included), so a change to one of these losses is made in :mod:`~.iou_family` first and then in its piece of
+:mod:`~.fused_kernel` (one function per penalty kind, :data:`~.fused_kernel.PENALTIES`).
+
 ``fused_loss(name)`` returns, for ``alpha_iou alpha_giou alpha_diou alpha_ciou`` and the classic ``iou giou diou
 ciou``, a function with the registry signature ``fn(pred, target, *, alpha, alpha2, iou_term, eps) -> (N,)`` that
 gives the same values and gradients as :data:`~.registry.LOSSES` ``[name]`` (the reference path, kept as it is),

@@ -4,6 +4,9 @@ Every loss takes aligned xyxy boxes ``pred`` and ``target`` of shape ``(N, 4)`` 
 each pair, shape ``(N,)``. The α losses follow eq. (3), ``1 − IoU^α + P^α₂``: the IoU term is chosen by passing
 ``iou_term`` (:data:`~.terms.IOU_TERMS`), and every penalty P, which lies in ``[0, 1]``, is raised to α₂ with
 :func:`~.terms.safe_pow`. The classic losses are the α losses at α = α₂ = 1 (eq. 4, left column), not copies.
+
+These functions are the reference: training runs their fused form (:mod:`~.fused`, closed-form gradients in
+:mod:`~.fused_kernel`, one function per penalty as here), which tests/losses/test_fused.py holds equal to them.
 """
 
 from __future__ import annotations

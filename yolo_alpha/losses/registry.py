@@ -29,6 +29,7 @@ CORE_KEYS = ("loss", "alpha", "alpha2", "iou_term")
 _ALPHA_FORMS: dict[str, str] = {}  # classic (α = 1) loss name -> name of its α generalisation
 _FIXED_ALPHA: set[str] = set()  # losses to which eq. (3)'s powers do not apply: α = α₂ = 1 only
 _PARAMS: dict[str, dict[str, float]] = {}  # loss name -> {its own config key: default}
+_PARAM_HELP: dict[str, str] = {}  # a loss's own config key -> its one-line help (cfg/default.yaml, `yolo-alpha help`)
 _STATE: dict[str, dict[str, object]] = {}  # loss name -> {state input: value when the caller carries none}
 
 
@@ -37,6 +38,7 @@ def register(
     *,
     alpha_form: str | None = None,
     params: Mapping[str, float] | None = None,
+    param_help: Mapping[str, str] | None = None,
     state: Mapping[str, object] | None = None,
     fixed_alpha: bool = False,
 ) -> Callable[[LossFn], LossFn]:
@@ -49,18 +51,23 @@ def register(
             the error points the user to ``alpha_form``. ``None`` for a loss that takes a power α.
         params: the loss's own config keys with their defaults, e.g. ``{"kappa": 10.0}``; each must be a finite
             number > 0. A key shared by several losses must have one default, so that the key means one thing.
+        param_help: one line of help per key of ``params`` (required for each): the settings table
+            (:mod:`yolo_alpha.settings`) shows it in ``yolo-alpha help``, and tests check cfg/default.yaml and the
+            README against it, so that a loss's own key is declared here and nowhere else.
         state: keyword inputs the caller carries between batches, with the value used when none is given (Wise-IoU
             v3: ``{"iou_mean": 1.0}``). A loss with state is "stateful" (:attr:`~.spec.LossSpec.stateful`).
         fixed_alpha: True for a loss that eq. (3) does not generalise and that has no α form: it takes
             α = α₂ = 1 only, and says so instead of pointing to an α form.
     """
-    params = dict(params or {})
+    params, param_help = dict(params or {}), dict(param_help or {})
     for key, default in params.items():
         if key in CORE_KEYS:
             raise ValueError(f"loss parameter {key!r} of {name!r} would shadow the core key {key!r}")
         taken = all_loss_params().get(key)
         if taken is not None and taken != default:
             raise ValueError(f"loss parameter {key!r} of {name!r} has default {default}, elsewhere {taken}")
+    if set(param_help) != set(params) or not all(isinstance(h, str) and h for h in param_help.values()):
+        raise ValueError(f"loss {name!r}: param_help must give one line of help for each of {sorted(params)}")
 
     def add(fn: LossFn) -> LossFn:
         if name in LOSSES:
@@ -71,6 +78,8 @@ def register(
         if fixed_alpha:
             _FIXED_ALPHA.add(name)
         _PARAMS[name] = params
+        for key, text in param_help.items():
+            _PARAM_HELP.setdefault(key, text)  # a key shared by several losses keeps its first help
         _STATE[name] = dict(state or {})
         return fn
 
@@ -101,6 +110,11 @@ def all_loss_params() -> dict[str, float]:
     """Return every loss's own config keys with their defaults, sorted by key."""
     merged = {key: default for params in _PARAMS.values() for key, default in params.items()}
     return dict(sorted(merged.items()))
+
+
+def loss_param_help(key: str) -> str:
+    """Return the one-line help of a loss's own config key ``key`` (see :func:`register`'s ``param_help``)."""
+    return _PARAM_HELP[key]
 
 
 def losses_taking(key: str) -> list[str]:

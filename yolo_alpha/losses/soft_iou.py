@@ -37,6 +37,7 @@ from yolo_alpha.losses.terms import EPS, power_iou_term, require_unit_powers
 
 SOFT_IOU_KAPPA = 30.0
 """κ of the soft max/min, in 1/(box unit): 30 for Ultralytics' grid-cell boxes (module docstring says why)."""
+KAPPA_HELP = "κ > 0 of soft_iou/alpha_soft_iou's soft max/min, per box unit (grid cells in training); null = 30"
 
 
 def soft_maximum(a: Tensor, b: Tensor, kappa: float) -> Tensor:
@@ -76,7 +77,7 @@ def soft_iou(pred: Tensor, target: Tensor, kappa: float = SOFT_IOU_KAPPA, eps: f
     return intersection / (pred_area + target_area - intersection + eps)
 
 
-@register("alpha_soft_iou", params={"kappa": SOFT_IOU_KAPPA})
+@register("alpha_soft_iou", params={"kappa": SOFT_IOU_KAPPA}, param_help={"kappa": KAPPA_HELP})
 def alpha_soft_iou_loss(
     pred: Tensor,
     target: Tensor,
@@ -104,7 +105,7 @@ def alpha_soft_iou_loss(
     return iou_term(soft_iou(pred, target, kappa, eps), alpha, eps)
 
 
-@register("soft_iou", alpha_form="alpha_soft_iou", params={"kappa": SOFT_IOU_KAPPA})
+@register("soft_iou", alpha_form="alpha_soft_iou", params={"kappa": SOFT_IOU_KAPPA}, param_help={"kappa": KAPPA_HELP})
 def soft_iou_loss(
     pred: Tensor,
     target: Tensor,

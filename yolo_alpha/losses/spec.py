@@ -5,22 +5,26 @@ The user-facing keys, as in ``cfg/default.yaml``: ``loss`` (a name in :data:`~.r
 losses take of their own (:func:`~.registry.all_loss_params`: ``focal_gamma``, ``kappa``, ``wiou_alpha``,
 ``wiou_delta``), None meaning the loss's default. Every error message about them is raised here, once, when the
 settings are resolved; a :class:`LossSpec` is then called once per training batch without checking them again.
+Numbers and names are checked with :mod:`yolo_alpha.checks`, so every message has the project's one shape
+(``<key> must be <what is allowed>, got <value>``); :func:`box_loss`'s tensor arguments with :mod:`~.inputs`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
-import numbers
-from collections.abc import Iterable
+import warnings
 
 import torch
 from torch import Tensor
 
+from yolo_alpha.checks import choice, did_you_mean, is_number, number
+
 # Imported for their side effect: registering the losses.
 from yolo_alpha.losses import eiou, iou_family, l1, mpdiou, siou, soft_iou, wise_iou  # noqa: F401
+from yolo_alpha.losses.errors import LossConfigError
 from yolo_alpha.losses.fused import fused_loss, use_fused
+from yolo_alpha.losses.inputs import check_boxes, check_state, nan_where_non_finite
 from yolo_alpha.losses.registry import (
     CORE_KEYS,
     LOSSES,
@@ -37,36 +41,47 @@ from yolo_alpha.losses.terms import EPS, IOU_TERMS
 DEFAULT_ALPHA = 3.0
 """α of the alpha_* losses when none is given: the paper's recommendation (section 3.3, after Property 3)."""
 
-REDUCTIONS = ("none", "mean", "sum")
+PAPER_MAX_ALPHA = 10.0
+"""Largest α the α-IoU paper studies (its Fig. 6: α ∈ (0, 10]); alpha or alpha2 above it is accepted with a warning."""
+MAX_ALPHA = 100.0
+"""Largest alpha and alpha2 accepted: beyond it IoU^α vanishes for every imperfect box (0.9^100 ≈ 2.7e-5)."""
 
+REDUCTIONS = ("none", "mean", "sum")
 
 # Said after "must be a finite number > 0, got 0" for a loss key where 0 has a meaning of its own.
 _ZERO_HINTS = {"focal_gamma": "γ = 0 is plain EIoU: use loss='eiou'"}
+# What alpha / alpha2 raises to its power, for the messages about large powers.
+_POWERED = {"alpha": ("IoU^α", "the box gradient"), "alpha2": ("each penalty P^α₂", "the penalties' gradient")}
 
 
-class LossConfigError(ValueError):
-    """A box-loss setting (``loss``, ``alpha``, ``alpha2``, ``iou_term``, a loss's own key, ``reduction``, box shapes,
-    a state input) is invalid."""
-
-
-def _not_one_of(key: str, value: object, choices: Iterable[str], what: str) -> LossConfigError:
-    # One wording for every "unknown name" error, with a suggestion when the value looks like a typo.
-    choices = sorted(choices)
-    message = f"{key}={value!r} is not {what}. Valid: {', '.join(choices)}"
-    close = difflib.get_close_matches(value, choices, n=1) if isinstance(value, str) else []
-    if close:
-        message += f". Did you mean {close[0]!r}?"
-    return LossConfigError(message)
+def _check_own_key(key: str, value: object) -> float:
+    hint = _ZERO_HINTS.get(key, "") if is_number(value) and value == 0 else ""
+    return number(key, value, low=0, low_open=True, hint=hint, error=LossConfigError)
 
 
 def _check_power(key: str, value: object, *, zero_allowed: bool = False, zero_hint: str = "") -> float:
-    # bool is a numbers.Real subclass, but alpha=True is a config mistake, not the number 1.
-    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not is_number or not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed):
-        bound = ">= 0" if zero_allowed else "> 0"
-        hint = f" ({zero_hint})" if is_number and value == 0 and zero_hint else ""
-        raise LossConfigError(f"{key} must be a finite number {bound}, got {value!r}{hint}")
-    return float(value)
+    # α or α₂: a finite number > 0 (>= 0 where 0 has a meaning) and <= 100; the bound is named when it is the fault.
+    powered, gradient = _POWERED[key]
+    hint, high = (zero_hint if is_number(value) and value == 0 else ""), None
+    if is_number(value) and MAX_ALPHA < value < math.inf:
+        high = MAX_ALPHA
+        hint = (
+            f"{powered} vanishes for every imperfect box, e.g. 0.9^100 ≈ 2.7e-5, so {gradient} is ~0; "
+            f"the α-IoU paper studies α ≤ {PAPER_MAX_ALPHA:g}, Fig. 6"
+        )
+    return number(key, value, low=0, low_open=not zero_allowed, high=high, hint=hint, error=LossConfigError)
+
+
+def _warn_beyond_paper(key: str, power: float) -> None:
+    # Accepted (someone may study it), but the user should know no result backs it.
+    if power > PAPER_MAX_ALPHA:
+        warnings.warn(
+            f"{key}={power:g} is beyond the α-IoU paper's range α ∈ (0, {PAPER_MAX_ALPHA:g}] (its Fig. 6), where it "
+            f"is untested: {_POWERED[key][0]} is small for all but near-perfect boxes "
+            f"(0.9^{power:g} ≈ {0.9**power:.2g})",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _check_fixed_alpha(loss: str, key: str, value: float) -> None:
@@ -97,9 +112,9 @@ def _resolve_params(loss: str, given: dict[str, object]) -> tuple[tuple[str, flo
                     f"the loss (spec(pred, target, {key}=...) or box_loss(..., {key}=...))"
                 )
             valid = sorted((*CORE_KEYS, *known))
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f". Did you mean {close[0]!r}?" if close else ""
-            raise LossConfigError(f"{key!r} is not a box-loss key. Valid: {', '.join(valid)}{hint}")
+            raise LossConfigError(
+                f"{key!r} is not a box-loss key. Valid: {', '.join(valid)}.{did_you_mean(key, valid)}"
+            )
         if value is not None and key not in loss_params_of(loss):
             raise LossConfigError(
                 f"{key} applies only to {', '.join(losses_taking(key))}; got {key}={value!r} with loss={loss!r}"
@@ -107,7 +122,7 @@ def _resolve_params(loss: str, given: dict[str, object]) -> tuple[tuple[str, flo
     resolved = {}
     for key, default in loss_params_of(loss).items():
         value = given.get(key)
-        resolved[key] = default if value is None else _check_power(key, value, zero_hint=_ZERO_HINTS.get(key, ""))
+        resolved[key] = default if value is None else _check_own_key(key, value)
     return tuple(sorted(resolved.items()))
 
 
@@ -146,7 +161,14 @@ class LossSpec:
 
         float16, bfloat16 and float32 inputs are computed and returned in float32 with autocast disabled: powers
         of IoU near 1 and the eps guards (1e-7) are below half precision. float64 inputs stay float64 (gradcheck).
-        Shapes are not checked here (see :func:`box_loss`): this runs once per batch in training.
+        A pair with a NaN or ±inf coordinate gets a NaN loss (:func:`~.inputs.nan_where_non_finite`), other pairs
+        are unaffected. The fused path runs where it exists (:mod:`~.fused`), with the reference's values.
+
+        Not checked here, for speed (this runs once per training batch): shapes, dtypes, the meta device, inverted
+        boxes and ``iou_mean``, which :func:`box_loss` refuses. The trainer's inputs cannot have those faults: its
+        predicted boxes come from Ultralytics' decode (``dist2bbox`` of non-negative distances, so never
+        inverted), its targets from validated labels, and ``iou_mean`` from
+        :func:`~.wise_iou.update_iou_mean` (a running mean of 1 − IoU that starts at 1, finite and > 0).
 
         Args:
             pred, target: ``(N, 4)`` xyxy boxes.
@@ -164,10 +186,11 @@ class LossSpec:
         if not self.params and not state and use_fused(len(pred), pred.device):
             loss_fn = fused_loss(self.loss) or loss_fn  # same values and gradients (tests/losses/test_fused.py)
         dtype = torch.float64 if torch.promote_types(pred.dtype, target.dtype) == torch.float64 else torch.float32
+        pred, target = pred.to(dtype), target.to(dtype)
         with torch.autocast(device_type=pred.device.type, enabled=False):
-            return loss_fn(
-                pred.to(dtype),
-                target.to(dtype),
+            loss = loss_fn(
+                pred,
+                target,
                 alpha=self.alpha,
                 alpha2=self.alpha2,
                 iou_term=IOU_TERMS[self.iou_term],
@@ -175,6 +198,7 @@ class LossSpec:
                 **dict(self.params),
                 **state,
             )
+            return nan_where_non_finite(loss, pred, target)
 
     def as_dict(self) -> dict[str, str | float | None]:
         """Return ``loss, alpha, alpha2, iou_term`` and every loss's own key (None where this loss does not use it).
@@ -200,19 +224,25 @@ def resolve_loss(
         loss: a registered name; ``iou giou diou ciou eiou siou mpdiou soft_iou`` are classic α = 1 losses with
             ``alpha_*`` α forms; ``focal_eiou wiou_v1 wiou l1`` take α = 1 only (eq. 3 does not apply to them).
         alpha: α; None means 3.0 for the alpha_* losses (the paper's choice) and 1.0 for the others, which accept
-            nothing else. Must be a finite number > 0; 0 is allowed with ``iou_term="boxcox"`` (−log IoU, eq. 2).
-        alpha2: α₂ > 0 of the penalty terms (eq. 3); None means ``alpha``. Must be given when ``alpha`` is 0.
+            nothing else. Must be a finite number in (0, 100]; 0 is allowed with ``iou_term="boxcox"`` (−log IoU,
+            eq. 2). Above 10, beyond the paper's range (Fig. 6), a UserWarning says so; above 100 it is refused:
+            IoU^α vanishes for every imperfect box (0.9^100 ≈ 2.7e-5) and the box gradient with it.
+        alpha2: α₂ in (0, 100] of the penalty terms (eq. 3), warned above 10 as ``alpha``; None means ``alpha``.
+            Must be given when ``alpha`` is 0.
         iou_term: ``"power"`` or ``"boxcox"`` (:data:`~.terms.IOU_TERMS`).
         **params: the losses' own keys (:func:`~.registry.all_loss_params`), each a finite number > 0 or None for
             the loss's default; a non-null key the chosen loss does not take is refused.
 
     Raises:
         LossConfigError: naming the offending key and what it accepts.
+
+    Warns:
+        UserWarning: for ``alpha`` or ``alpha2`` above 10, beyond the paper's range.
     """
-    if not isinstance(loss, str) or loss not in LOSSES:
-        raise _not_one_of("loss", loss, LOSSES, "a box loss")
-    if not isinstance(iou_term, str) or iou_term not in IOU_TERMS:
-        raise _not_one_of("iou_term", iou_term, IOU_TERMS, "an IoU term")
+    choice(
+        "loss", loss, LOSSES, what="a box loss; `yolo-alpha help losses` gives their formulas", error=LossConfigError
+    )
+    choice("iou_term", iou_term, IOU_TERMS, what="an IoU term: power is eq. 2, boxcox eq. 1", error=LossConfigError)
     resolved_params = _resolve_params(loss, params)
     if alpha is None:
         alpha = DEFAULT_ALPHA if takes_alpha(loss) else 1.0
@@ -223,12 +253,15 @@ def resolve_loss(
         zero_hint="alpha=0 is the −log IoU limit of eq. 2 and needs iou_term='boxcox'",
     )
     _check_fixed_alpha(loss, "alpha", alpha)
+    _warn_beyond_paper("alpha", alpha)
     if alpha2 is None:
         if alpha == 0:
             raise LossConfigError("alpha2 must be set when alpha=0: the penalty power α₂ of eq. 3 defaults to alpha")
-        alpha2 = alpha
-    alpha2 = _check_power("alpha2", alpha2, zero_allowed=False)
-    _check_fixed_alpha(loss, "alpha2", alpha2)
+        alpha2 = alpha  # checked, and warned about, as alpha
+    else:
+        alpha2 = _check_power("alpha2", alpha2)
+        _check_fixed_alpha(loss, "alpha2", alpha2)
+        _warn_beyond_paper("alpha2", alpha2)
     return LossSpec(loss=loss, alpha=alpha, alpha2=alpha2, iou_term=iou_term, params=resolved_params)
 
 
@@ -239,22 +272,6 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "sum":
         return loss.sum()
     return loss
-
-
-def _check_boxes(pred: object, target: object) -> None:
-    shapes_ok = (
-        isinstance(pred, Tensor)
-        and isinstance(target, Tensor)
-        and pred.dim() == 2
-        and pred.shape[-1] == 4
-        and pred.shape == target.shape
-    )
-    if not shapes_ok:
-        shapes = ", ".join(
-            f"{key} {tuple(box.shape) if isinstance(box, Tensor) else type(box).__name__}"
-            for key, box in (("pred", pred), ("target", target))
-        )
-        raise LossConfigError(f"pred and target must both be (N, 4) xyxy box tensors with the same N, got {shapes}")
 
 
 def box_loss(
@@ -274,21 +291,24 @@ def box_loss(
     input is 0.
 
     Args:
-        pred: ``(N, 4)`` predicted boxes ``(x1, y1, x2, y2)``, ``x1 <= x2``, ``y1 <= y2``.
+        pred: ``(N, 4)`` predicted boxes ``(x1, y1, x2, y2)``, ``x1 <= x2``, ``y1 <= y2``, of a floating-point or
+            integer dtype (integers are converted to float32). A pair with a NaN or ±inf coordinate gets a NaN loss.
         target: ``(N, 4)`` target boxes, same format.
         loss, alpha, alpha2, iou_term: see :func:`resolve_loss`.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
         **keys: the loss's own keys (e.g. ``kappa=5``, see :func:`resolve_loss`) and, for a stateful loss, its
-            state (``iou_mean=0.4`` for ``wiou``).
+            state (``iou_mean=0.4`` for ``wiou``: a finite number > 0, float or 0-dim tensor).
 
     Raises:
-        LossConfigError: for an invalid setting, reduction, box shape or state input.
+        LossConfigError: for an invalid setting or reduction; for boxes of the wrong shape, a bool or complex dtype,
+            on the meta device, or inverted (x2 < x1 or y2 < y1 in a finite row: the message names the argument and
+            shows the row); for an invalid state input. :class:`LossSpec` skips the checks of the tensors.
     """
     state_keys = loss_state_of(loss) if isinstance(loss, str) else {}
     state = {key: value for key, value in keys.items() if key in state_keys}
     params = {key: value for key, value in keys.items() if key not in state_keys}
     spec = resolve_loss(loss, alpha, alpha2, iou_term, **params)
-    if reduction not in REDUCTIONS:
-        raise _not_one_of("reduction", reduction, REDUCTIONS, "a reduction")
-    _check_boxes(pred, target)
+    choice("reduction", reduction, REDUCTIONS, what="how the (N,) losses are reduced", error=LossConfigError)
+    check_boxes(pred, target)
+    check_state(state)
     return _reduce(spec(pred, target, **state), reduction)

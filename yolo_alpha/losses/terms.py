@@ -14,12 +14,14 @@ EPS = 1e-7
 
 
 def safe_pow(x: Tensor, exponent: float) -> Tensor:
-    """Return ``x ** exponent`` for ``x >= 0``, with value and gradient 0 wherever ``x <= 0``.
+    """Return ``x ** exponent`` for ``x >= 0``, with value and gradient 0 wherever ``x <= 0``, NaN where x is NaN.
 
     For ``exponent < 1`` the derivative of ``x ** exponent`` is infinite at ``x = 0`` (disjoint boxes have IoU 0,
     concentric boxes have a zero DIoU penalty), and ``0 * inf`` poisons the whole batch with NaN in backward. The
     double ``torch.where`` feeds the power a harmless 1 where ``x <= 0`` and then discards that branch, so its
     gradient there is exactly 0. Values that round to slightly below 0 (e.g. a GIoU penalty of ``-1e-9``) read as 0.
+    The mask is ``x <= 0``, not ``x > 0``: NaN fails every comparison, so a NaN (from a NaN box coordinate) goes
+    through the power and stays NaN in value and gradient instead of turning into a finite 0.
 
     ``exponent == 1`` returns ``x`` itself, so the classic (α = 1) losses are exactly the textbook ones.
 
@@ -32,9 +34,9 @@ def safe_pow(x: Tensor, exponent: float) -> Tensor:
     """
     if exponent == 1:
         return x
-    positive = x > 0
-    base = torch.where(positive, x, torch.ones_like(x))
-    return torch.where(positive, base**exponent, torch.zeros_like(x))
+    zero = x <= 0
+    base = torch.where(zero, torch.ones_like(x), x)
+    return torch.where(zero, torch.zeros_like(x), base**exponent)
 
 
 def power_iou_term(iou: Tensor, alpha: float, eps: float = EPS) -> Tensor:

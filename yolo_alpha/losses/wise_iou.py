@@ -102,6 +102,10 @@ def wiou_v1_loss(
 @register(
     "wiou",
     params={"wiou_alpha": WIOU_ALPHA, "wiou_delta": WIOU_DELTA},
+    param_help={
+        "wiou_alpha": "a > 0 of wiou's focusing r = β/(δ a^(β − δ)); null = 1.9 (not alpha: that is α-IoU's power)",
+        "wiou_delta": "δ > 0 of wiou's focusing r = β/(δ a^(β − δ)); null = 3",
+    },
     state={"iou_mean": IOU_MEAN_INIT},
     fixed_alpha=True,
 )

@@ -8,12 +8,12 @@ matplotlib, and lets a plot whose module needs a trained model (``iou-hist``) li
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib
 from pathlib import Path
 from typing import Any
 
-from yolo_alpha.config import ConfigError
+from yolo_alpha.checks import did_you_mean
+from yolo_alpha.errors import ConfigError
 from yolo_alpha.plot.files import DEFAULT_OUT
 from yolo_alpha.plot.keys import as_list
 
@@ -78,8 +78,7 @@ def plot_entry(name: str) -> PlotEntry:
     """Return the :class:`PlotEntry` of figure ``name``; ConfigError listing the figures (with a suggestion)."""
     if name in PLOTS:
         return PLOTS[name]
-    close = difflib.get_close_matches(name, PLOTS, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(name, PLOTS)
     raise ConfigError(f"'yolo-alpha plot {name}': no such figure. Choose one of {', '.join(PLOTS)}.{hint}")
 
 
@@ -88,8 +87,7 @@ def check_plot_keys(name: str, settings: dict[str, Any]) -> None:
     allowed = sorted({"out", *plot_entry(name).keys})
     for key in settings:
         if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(key, allowed)
             raise ConfigError(f"'{key}' is not a key of 'plot {name}'. Allowed: {', '.join(allowed)}.{hint}")
 
 

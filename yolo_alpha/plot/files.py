@@ -1,49 +1,16 @@
-"""Where a plot's files go: ``<out>/<name>.png`` plus ``<out>/<name>.csv`` of the plotted numbers, never overwritten."""
+"""Where ``yolo-alpha plot`` writes: ``out=`` (default :data:`DEFAULT_OUT`), through :mod:`yolo_alpha.charts.files`.
+
+``fresh_figure_path``, ``write_csv`` and ``save_figure`` live in :mod:`yolo_alpha.charts.files`, below both the plot
+and the report packages; they are re-exported here for the plot modules and for older imports.
+"""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
+
+from yolo_alpha.charts.files import fresh_figure_path, save_figure, write_csv
 
 DEFAULT_OUT = Path("runs/plots")
 """Folder of ``yolo-alpha plot`` figures when no ``out=`` is given (beside Ultralytics' runs/)."""
 
-
-def fresh_figure_path(out: str | Path, name: str) -> Path:
-    """Return ``<out>/<name>.png``, else ``<name>2.png``, ``<name>3.png``, …: the first whose .png and .csv are free.
-
-    The numbering is Ultralytics' ``increment_path`` with ``sep=""`` (runs/detect/train, train2, …); it is not called
-    directly because it checks one path and a figure is two files, and a lone CSV must not be overwritten either.
-    """
-    out = Path(out)
-    for n in range(1, 10_000):
-        png = out / f"{name}{n if n > 1 else ''}.png"
-        if not png.exists() and not png.with_suffix(".csv").exists():
-            return png
-    raise FileExistsError(f"{out}: {name}.png to {name}9999.png all exist; choose another out=")
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    """Write ``rows`` (dicts; columns in first-seen order) as CSV; None is written as an empty cell."""
-    fields = list(dict.fromkeys(key for row in rows for key in row))
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
-
-
-def save_figure(fig, rows: list[dict], out: str | Path, name: str) -> Path:
-    """Return the PNG path written for ``fig`` (closed afterwards), with ``rows`` as the CSV beside it.
-
-    The files are ``<out>/<name>.png`` and ``.csv``, or the next free number (:func:`fresh_figure_path`).
-    """
-    import matplotlib.pyplot as plt  # here, not at the top: the CLI's dispatcher imports this module for DEFAULT_OUT
-
-    Path(out).mkdir(parents=True, exist_ok=True)
-    png = fresh_figure_path(out, name)
-    try:
-        fig.savefig(png, dpi=120, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    write_csv(png.with_suffix(".csv"), rows)
-    return png
+__all__ = ["DEFAULT_OUT", "fresh_figure_path", "save_figure", "write_csv"]

@@ -17,11 +17,11 @@ matplotlib.use("Agg")  # files only; no display is ever needed
 
 from ultralytics import YOLO
 
-from yolo_alpha.config import ConfigError
+from yolo_alpha.charts.counts import plot_count_bars
+from yolo_alpha.charts.files import save_figure
+from yolo_alpha.errors import ConfigError
 from yolo_alpha.evaluate import COUNT_KEYS, COUNT_THRESHOLDS, count_true_positives
 from yolo_alpha.evaluate.detector import COUNT_CONF
-from yolo_alpha.plot.files import save_figure
-from yolo_alpha.report.figures import plot_count_bars
 
 
 def weights_label(weights: str) -> str:

@@ -7,12 +7,10 @@ command line: ``alphas=0.5,1,2,3`` becomes the tuple ``(0.5, 1, 2, 3)``, ``losse
 
 from __future__ import annotations
 
-import difflib
-import math
-import numbers
 from typing import Any
 
-from yolo_alpha.config import ConfigError
+from yolo_alpha.checks import choice, number
+from yolo_alpha.errors import ConfigError
 
 
 def as_list(key: str, value: Any) -> list:
@@ -28,47 +26,31 @@ def as_list(key: str, value: Any) -> list:
     return items
 
 
-def _is_number(value: Any) -> bool:
-    # bool is a numbers.Real subclass, but alphas=True is a mistake, not the number 1.
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _to_number(item: Any) -> float | None:
-    # A string item comes from a Python caller's "0.5,1" (the command line has already typed the numbers).
+def _as_number(item: Any) -> Any:
+    # A string item comes from a Python caller's "0.5,1" (the command line has already typed the numbers); one that
+    # is not a number is handed on as it is, for number() to refuse by its own spelling.
     if isinstance(item, str):
         try:
             return float(item)
         except ValueError:
-            return None
-    return float(item) if _is_number(item) else None
+            return item
+    return item
 
 
 def positive_floats(key: str, value: Any) -> list[float]:
     """Return ``value`` as a list of finite numbers > 0 (e.g. ``alphas=0.5,1,2,3``)."""
-    values = []
-    for item in as_list(key, value):
-        number = _to_number(item)
-        if number is None or not math.isfinite(number) or number <= 0:
-            raise ConfigError(
-                f"{key} must be finite numbers > 0 separated by commas, e.g. {key}=0.5,1,2,3; got {item!r}"
-            )
-        values.append(number)
-    return values
+    hint = f"each item of {key}, a comma-separated list such as {key}=0.5,1,2,3"
+    return [number(key, _as_number(item), low=0, low_open=True, hint=hint) for item in as_list(key, value)]
 
 
 def positive_float(key: str, value: Any) -> float:
     """Return ``value`` as one finite number > 0."""
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{key} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return number(key, value, low=0, low_open=True)
 
 
 def int_at_least(key: str, value: Any, minimum: int) -> int:
     """Return ``value`` as an int >= ``minimum`` (a float such as 2000.0 that is a whole number is accepted)."""
-    whole = _is_number(value) and math.isfinite(value) and float(value).is_integer()
-    if not whole or value < minimum:
-        raise ConfigError(f"{key} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return number(key, value, low=minimum, integer=True)
 
 
 def loss_names(key: str, value: Any) -> list[str]:
@@ -76,12 +58,7 @@ def loss_names(key: str, value: Any) -> list[str]:
     from yolo_alpha.losses import list_losses
 
     registered = list_losses()
-    names = as_list(key, value)
-    for name in names:
-        if not isinstance(name, str) or name not in registered:
-            close = difflib.get_close_matches(name, registered, n=1) if isinstance(name, str) else []
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{key}: {name!r} is not a box loss. Valid: {', '.join(registered)}.{hint}")
+    names = [choice(key, name, registered, what="a box loss") for name in as_list(key, value)]
     if len(set(names)) != len(names):
         raise ConfigError(f"{key}={','.join(names)} names a loss twice")
     return names

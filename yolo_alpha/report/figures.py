@@ -12,24 +12,14 @@ import csv
 import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no display is ever needed
-
-import matplotlib.pyplot as plt
-
+from yolo_alpha.charts.axes import figure_axes, group_rows
+from yolo_alpha.charts.counts import plot_count_bars
 from yolo_alpha.evaluate.coco import COUNT_KEYS, COUNT_THRESHOLDS
 from yolo_alpha.metrics import IOU_THRESHOLDS
 from yolo_alpha.report.tables import AP_KEYS, base_loss, config_label, sort_key, varied_keys
 
 MAP_COLUMN = "metrics/mAP50-95(B)"  # Ultralytics' results.csv column
-
-
-def _axes(ax):
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        return fig, ax
-    return ax.figure, ax
+TP_COUNT_IMPROVEMENT_COLUMNS = ("config", "baseline", "iou_threshold", "relative_difference")
 
 
 def _label_keys(summary: list[dict]) -> list[str] | None:
@@ -69,8 +59,8 @@ def _mean_std_line(ax, xs: list, rows: list[dict], label: str) -> None:
 
 def plot_ap_vs_iou(summary: list[dict], ax=None):
     """Return (fig, ax) with AP (%) vs IoU threshold, one line per configuration, error bars = std over seeds."""
-    fig, ax = _axes(ax)
-    for config, rows in _by(ap_vs_iou_data(summary), "config").items():
+    fig, ax = figure_axes(ax)
+    for config, rows in group_rows(ap_vs_iou_data(summary), "config").items():
         rows = [r for r in rows if r["mean"] is not None]
         _mean_std_line(ax, [r["iou_threshold"] for r in rows], rows, config)
     ax.set(xlabel="IoU threshold", ylabel="AP (%)", title="AP vs IoU threshold (mean ± std over seeds)")
@@ -128,9 +118,9 @@ def map_over_epochs_data(summary: list[dict]) -> tuple[list[dict], list[str]]:
 
 def plot_map_over_epochs(summary: list[dict], ax=None):
     """Return (fig, ax) with validation mAP50-95 (%) per epoch, mean over each configuration's runs (paper Fig. 3)."""
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax)
     rows, _ = map_over_epochs_data(summary)
-    for config, curve in _by(rows, "config").items():
+    for config, curve in group_rows(rows, "config").items():
         ax.plot([r["epoch"] for r in curve], [100 * r["mean"] for r in curve], label=config)
     ax.set(xlabel="epoch", ylabel="mAP50-95 (%)", title="Validation mAP50-95 over epochs (mean over seeds)")
     ax.grid(alpha=0.3)
@@ -151,7 +141,7 @@ def alpha_sensitivity_data(summary: list[dict]) -> list[dict]:
         for metric in ("mAP50-95", "mAP75-95"):
             rows.append(
                 {
-                    "group": config_label(s["params"], keys),
+                    "group": config_label(s["params"], keys, powers=False),  # a line spans every α of its loss
                     "alpha": s["params"]["alpha"],
                     "metric": metric,
                     "mean": s["mean"].get(metric),
@@ -163,9 +153,9 @@ def alpha_sensitivity_data(summary: list[dict]) -> list[dict]:
 
 def plot_alpha_sensitivity(summary: list[dict], metric: str = "mAP50-95", ax=None):
     """Return (fig, ax) with `metric` (%) vs α, one line per loss (paper Fig. 6); dashed lines mark α = 1 and 3."""
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax)
     rows = [r for r in alpha_sensitivity_data(summary) if r["metric"] == metric and r["mean"] is not None]
-    for group, line in _by(rows, "group").items():
+    for group, line in group_rows(rows, "group").items():
         line = sorted(line, key=lambda r: r["alpha"])
         _mean_std_line(ax, [r["alpha"] for r in line], line, group)
     ax.axvline(1, color="black", linestyle="--", linewidth=0.8)  # the classic losses (α = 1)
@@ -202,13 +192,13 @@ def improvement_vs_noise_data(improvements: list[dict]) -> list[dict]:
 
 def plot_improvement_vs_noise(improvements: list[dict], metric: str = "mAP50-95", ax=None):
     """Return (fig, ax) with the relative improvement (%) of `metric` vs noise rate η, one line per α-loss."""
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax)
     rows = [
         r
         for r in improvement_vs_noise_data(improvements)
         if r["metric"] == metric and r["relative_improvement"] is not None
     ]
-    for group, line in _by(rows, "group").items():
+    for group, line in group_rows(rows, "group").items():
         line = sorted(line, key=lambda r: r["noise_eta"])
         ax.plot(
             [r["noise_eta"] for r in line], [100 * r["relative_improvement"] for r in line], marker="o", label=group
@@ -266,31 +256,11 @@ def plot_tp_counts(summary: list[dict], ax=None):
     return plot_count_bars(tp_counts_data(summary), ax=ax)
 
 
-def plot_count_bars(rows: list[dict], ax=None, title: str = "Detections after NMS (Fig. 2)"):
-    """Return (fig, ax) with rows ``{config, iou_threshold, mean, std}`` as grouped bars, one group per threshold.
-
-    Shared by the report (mean over seeds) and ``yolo-alpha plot iou-hist`` (one model per bar, std None).
-    """
-    fig, ax = _axes(ax)
-    groups = _by(rows, "config")
-    width = 0.8 / max(len(groups), 1)
-    for i, (config, rows) in enumerate(groups.items()):
-        xs = [j + (i - (len(groups) - 1) / 2) * width for j in range(len(rows))]
-        spread = [r["std"] or 0.0 for r in rows] if any(r["std"] is not None for r in rows) else None  # one run: none
-        ax.bar(xs, [r["mean"] for r in rows], width, yerr=spread, capsize=2, label=config)
-    ax.set_xticks(range(len(COUNT_THRESHOLDS)), [f"≥ {t:.1f}" for t in COUNT_THRESHOLDS])
-    ax.set(xlabel="IoU with the matched ground truth", ylabel="true positives", title=title)
-    ax.grid(alpha=0.3, axis="y")
-    if groups:
-        ax.legend(fontsize="small")
-    return fig, ax
-
-
 def plot_tp_count_improvement(improvements: list[dict], ax=None):
     """Return (fig, ax) with each α-loss's relative difference (%) in true positives vs its baseline per threshold."""
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax)
     rows = [r for r in tp_count_improvement_data(improvements) if r["relative_difference"] is not None]
-    for config, line in _by(rows, "config").items():
+    for config, line in group_rows(rows, "config").items():
         ax.plot(
             [r["iou_threshold"] for r in line],
             [100 * r["relative_difference"] for r in line],
@@ -304,10 +274,3 @@ def plot_tp_count_improvement(improvements: list[dict], ax=None):
     if rows:
         ax.legend(fontsize="small")
     return fig, ax
-
-
-def _by(rows: list[dict], key: str) -> dict[str, list[dict]]:
-    groups: dict[str, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(row[key], []).append(row)
-    return groups

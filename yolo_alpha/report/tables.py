@@ -1,16 +1,21 @@
-"""Sweep results as tables: loading ``results.jsonl``, mean ± std over seeds, and the paper's "rela. improv."."""
+"""Sweep results as tables: mean ± std over seeds, the paper's "rela. improv.", and the labels of configurations.
+
+``results.jsonl`` itself is read by :mod:`yolo_alpha.sweep.results` (``load_results``, re-exported here), the one
+reader the sweep runner uses too.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
+from yolo_alpha.checks import is_number
 from yolo_alpha.evaluate.coco import COUNT_KEYS
-from yolo_alpha.losses import LOSSES
-from yolo_alpha.losses.registry import alpha_form_of
+from yolo_alpha.losses import LOSSES, resolve_loss
+from yolo_alpha.losses.registry import CORE_KEYS, all_loss_params, alpha_form_of, takes_alpha
 from yolo_alpha.metrics import IOU_THRESHOLDS
+from yolo_alpha.sweep.results import ResultsFileError, load_results  # noqa: F401  (re-exported: public names of yolo_alpha.report)
 
 AP_KEYS = tuple(f"AP{round(t * 100)}" for t in IOU_THRESHOLDS)  # AP50, AP55, …, AP95
 TABLE_METRICS = (*AP_KEYS, "mAP50-95", "mAP75-95")  # the columns of the paper's Tables 1 and 3
@@ -20,34 +25,6 @@ NOT_METRICS = ("cell_id", "params", "run_dir")
 IMPROVEMENT_METRICS = (*TABLE_METRICS, *COUNT_KEYS)  # "rela. improv." of AP and of Fig. 2's counts
 # alpha_X is compared with X, its α = 1 form: the pairs come from the loss registry, not a list kept here.
 BASE_LOSSES = {alpha_form_of(name): name for name in LOSSES if alpha_form_of(name)}
-
-
-class ResultsFileError(ValueError):
-    """A sweep's results.jsonl is malformed; the message names the file and the line."""
-
-
-def load_results(sweep_dir: str | Path) -> list[dict]:
-    """Return the runs of ``<sweep_dir>/results.jsonl``, one dict per non-blank line, in file order.
-
-    Raises FileNotFoundError when the file is missing and ValueError naming the file and the line number for a line
-    that is not a JSON object with a ``params`` object.
-    """
-    path = Path(sweep_dir) / "results.jsonl"
-    if not path.is_file():
-        raise FileNotFoundError(f"no results.jsonl in sweep folder {Path(sweep_dir)} (expected {path})")
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ResultsFileError(f"{path}, line {number}: not valid JSON ({e.msg})") from e
-            if not isinstance(row, dict) or not isinstance(row.get("params"), dict):
-                raise ResultsFileError(f"{path}, line {number}: expected a JSON object with a 'params' object")
-            rows.append(row)
-    return rows
 
 
 def evaluators(rows: list[dict]) -> dict[str, int]:
@@ -73,11 +50,37 @@ def varied_keys(rows: list[dict]) -> list[str]:
     return sorted(k for k, v in values.items() if len(v) > 1)
 
 
-def config_label(params: dict, keys: list[str] | None = None) -> str:
-    """Return "loss=alpha_ciou, noise_eta=0.2" for `params` (only `keys` when given; loss first)."""
+def config_label(params: dict, keys: list[str] | None = None, *, powers: bool = True) -> str:
+    """Return "loss=alpha_ciou (α=3), noise_eta=0.2" for `params` (only `keys` when given; loss first).
+
+    An α-loss shows the α it trained with (and α₂ when that differs), resolved from `params` as training resolves
+    them, unless the label shows ``alpha`` (``alpha2``) as a key already: ``loss=alpha_ciou`` alone would hide its
+    power. ``powers=False`` leaves them out, for a label naming a line that spans several α.
+    """
     keys = list(params) if keys is None else [k for k in keys if k in params]
     keys = sorted(keys, key=lambda k: (k != "loss", k))
-    return ", ".join(f"{k}={params[k]}" for k in keys) or "(all runs)"
+    note = loss_powers(params, shown=keys) if powers and "loss" in keys else ""
+    return ", ".join(f"{k}={params[k]}" + (note if k == "loss" else "") for k in keys) or "(all runs)"
+
+
+def loss_powers(params: dict, shown: list[str] = ()) -> str:
+    """Return " (α=3)" or " (α=3, α₂=1)": the resolved powers of the α-loss in `params` that `shown` keys omit.
+
+    "" for a classic loss (α = 1 by definition), for params without a loss, and for params no training would accept
+    (such a row is labelled as given). The α of a sweep's base keys is not in the params: only the grid's keys are.
+    """
+    loss = params.get("loss")
+    if not isinstance(loss, str) or loss not in LOSSES or not takes_alpha(loss):
+        return ""
+    loss_keys = {k: v for k, v in params.items() if k in CORE_KEYS or k in all_loss_params()}
+    try:
+        spec = resolve_loss(**loss_keys)
+    except (ValueError, TypeError):
+        return ""
+    parts = [f"α={spec.alpha:g}"] if "alpha" not in shown else []
+    if "alpha2" not in shown and spec.alpha2 != spec.alpha:
+        parts.append(f"α₂={spec.alpha2:g}")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def sort_key(params: dict) -> tuple:
@@ -96,7 +99,7 @@ def sort_key(params: dict) -> tuple:
 
 def _value_key(value: Any) -> tuple:
     # Mixed types (numbers, strings, None) must still sort.
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if is_number(value):
         return (0, float(value), "")
     return (1, 0.0, "" if value is None else str(value))
 
@@ -108,7 +111,7 @@ def _metric_names(rows: list[dict]) -> list[str]:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return is_number(value) and math.isfinite(value)
 
 
 def summarise(rows: list[dict], over: str = "seed") -> list[dict]:

@@ -10,21 +10,21 @@ matplotlib.use("Agg")  # files only; no display is ever needed
 
 import matplotlib.pyplot as plt
 
+from yolo_alpha.charts.files import write_csv
 from yolo_alpha.evaluate.coco import COUNT_KEYS
 from yolo_alpha.evaluate.detector import AP_CONF, AP_NMS_IOU, COUNT_CONF, COUNT_NMS_IOU
-from yolo_alpha.plot.files import write_csv
 from yolo_alpha.report import figures
 from yolo_alpha.report.tables import (
     TABLE_METRICS,
     config_label,
     evaluators,
     improvement_csv_rows,
-    load_results,
     relative_improvement,
     summarise,
     summary_csv_rows,
     varied_keys,
 )
+from yolo_alpha.sweep.results import load_results
 
 HOW_TO_READ = (
     "**How to read.** Values are AP in percent on the validation set, as the mean over seeds; with more than one seed "
@@ -33,6 +33,10 @@ HOW_TO_READ = (
     "identical settings, or the same loss at α = 1 when the sweep varies α. The paper reports large relative gains at "
     "high IoU thresholds (AP90, AP95) where the baseline AP is small, so a small absolute change there is a large "
     "relative one. One seed is not a result: a difference smaller than the seed-to-seed std is noise."
+)
+NO_PAIR = (
+    "no α-loss in this sweep has its baseline (an `alpha_X` loss is compared with X, or with itself at α = 1, under "
+    "otherwise identical settings)"
 )
 
 
@@ -65,6 +69,7 @@ def write_report(sweep_dir: str | Path) -> Path:
         *_evaluator_note(rows),
         *_markdown_table(summary, improvements),
         "",
+        *_improvement_notes(summary, improvements),
         HOW_TO_READ,
         "",
         *(
@@ -180,7 +185,17 @@ def _tp_counts_figure(out: Path, summary: list[dict], improvements: list[dict]) 
         (fig, axes),
         data,
     )
-    write_csv(out / "tp_counts_improvement.csv", figures.tp_count_improvement_data(improvements))
+    differences = figures.tp_count_improvement_data(improvements)
+    # The header always: an empty table must still say what it would hold.
+    write_csv(out / "tp_counts_improvement.csv", differences, columns=figures.TP_COUNT_IMPROVEMENT_COLUMNS)
+    if not improvements:
+        lines += [f"Note: {NO_PAIR}, so the right panel and tp_counts_improvement.csv are empty.", ""]
+    elif not differences:
+        lines += [
+            "Note: no α-loss/baseline pair has counts on both sides (a baseline without counts, or with 0 true "
+            "positives at IoU ≥ 0.5), so the right panel and tp_counts_improvement.csv are empty.",
+            "",
+        ]
     without = [config_label(s["params"]) for s in summary if s["mean"].get(COUNT_KEYS[0]) is None]
     if without:
         lines += [f"Note: no counts for {len(without)} configuration(s), left out: " + "; ".join(without), ""]
@@ -219,6 +234,42 @@ def _markdown_table(summary: list[dict], improvements: list[dict]) -> list[str]:
             cells = [_percent(improvement["improvement"][m]) for m in TABLE_METRICS]
             base = config_label(improvement["baseline_params"], keys)
             lines.append(f"| rela. improv. (vs {base}) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _improvement_notes(summary: list[dict], improvements: list[dict]) -> list[str]:
+    """Return the lines that explain the table's *rela. improv.* rows: why a cell is –, or why there is no row."""
+    if not improvements:
+        return [f"No *rela. improv.* row: {NO_PAIR}.", ""]
+    keys = varied_keys(summary) or None
+    by_params = {_key(s["params"]): s for s in summary}
+    zero: dict[str, dict[str, None]] = {}  # baseline label -> the metrics where its mean is 0 (an ordered set)
+    missing = False
+    for improvement in improvements:
+        baseline = by_params[_key(improvement["baseline_params"])]
+        for metric in TABLE_METRICS:
+            if improvement["improvement"][metric] is None:
+                if baseline["mean"].get(metric) == 0:
+                    zero.setdefault(config_label(baseline["params"], keys), {})[metric] = None
+                else:
+                    missing = True
+    lines = []
+    if zero:
+        where = "; ".join(
+            f"{label} ({'every metric' if len(metrics) == len(TABLE_METRICS) else ', '.join(metrics)})"
+            for label, metrics in zero.items()
+        )
+        lines += [
+            "Note: a *rela. improv.* cell is – where the baseline's mean is 0, as no relative change from 0 exists. "
+            f"Baselines with a mean of 0: {where}.",
+            "",
+        ]
+    if missing:
+        lines += [
+            "Note: a *rela. improv.* cell is also – where the α-loss or its baseline has no value for that metric "
+            "(– in its own row).",
+            "",
+        ]
     return lines
 
 

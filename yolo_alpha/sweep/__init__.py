@@ -1,11 +1,18 @@
-"""Hyperparameter sweeps: a YAML grid of train keys, run cell by cell into one resumable folder of plain files."""
+"""Hyperparameter sweeps: a YAML grid of train keys, run cell by cell into one resumable folder of plain files.
+
+Layers, each importing only those above it in this list: ``grid`` (the sweep file and its cells), ``results`` (the
+folder's result files), ``pool`` (the pool protocol and the job a worker runs), ``process_backend`` and
+``ray_backend`` (the parallel pools), ``backends`` (the backend options; picks a pool), ``runner`` (runs a sweep).
+"""
 
 from yolo_alpha.sweep.backends import SweepOptions, split_sweep_options
 from yolo_alpha.sweep.grid import Cell, SweepError, SweepGrid, find_sweep_file, load_sweep, validate_cells
-from yolo_alpha.sweep.runner import SweepBusyError, SweepCellsFailed, cell_status, read_results, run_sweep
+from yolo_alpha.sweep.results import ResultsFileError, read_results
+from yolo_alpha.sweep.runner import SweepBusyError, SweepCellsFailed, cell_status, run_sweep
 
 __all__ = [
     "Cell",
+    "ResultsFileError",
     "SweepBusyError",
     "SweepCellsFailed",
     "SweepError",

@@ -1,29 +1,26 @@
 """Where a sweep's cells train: in this process (local), in spawned worker processes (process), or as Ray tasks (ray).
 
-Every backend is a pool with the same three calls — ``submit(cell)``, ``wait() -> Finished``, ``close()`` — driven by
-the runner, which alone writes results.jsonl. The backend options are sweep options, not train keys: they decide how
+Every backend is a :class:`~yolo_alpha.sweep.pool.CellPool` driven by the runner, which alone writes results.jsonl.
+This module holds the backend options and picks the pool; the pools themselves import only :mod:`.pool` (and the
+grid's Cell), never this module or each other. The backend options are sweep options, not train keys: they decide how
 the cells run, never what they compute, so a sweep can be resumed with another backend.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-import time
-import traceback
-from collections import deque
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
 
+from yolo_alpha.checks import choice, number
 from yolo_alpha.config import merge_settings
 from yolo_alpha.sweep.grid import Cell, SweepError
+from yolo_alpha.sweep.pool import THREADS_ENV, CellJob, CellPool, InlinePool
+from yolo_alpha.sweep.process_backend import ProcessPool
+from yolo_alpha.sweep.ray_backend import RayPool, import_ray
 
 BACKENDS = ("local", "process", "ray")
 OPTION_KEYS = ("backend", "workers", "devices", "address", "gpus_per_run", "retries")
-THREADS_ENV = "YOLO_ALPHA_THREADS"  # read by AlphaDetectionTrainer: CPU threads of one training
 
 
 @dataclass(frozen=True)
@@ -44,11 +41,12 @@ class SweepOptions:
     retries: int = 1
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise SweepError(f"backend={self.backend!r} is not a sweep backend; choose one of {', '.join(BACKENDS)}")
+        choice("backend", self.backend, BACKENDS, what="a sweep backend", error=SweepError)
         object.__setattr__(self, "devices", parse_devices(self.devices))
-        _check_int("workers", self.workers, minimum=1, allow_none=True, hint=_WORKERS_HINT)
-        _check_int("retries", self.retries, minimum=0)
+        if self.workers is not None:
+            workers = number("workers", self.workers, low=1, integer=True, hint=_WORKERS_HINT, error=SweepError)
+            object.__setattr__(self, "workers", workers)
+        object.__setattr__(self, "retries", number("retries", self.retries, low=0, integer=True, error=SweepError))
         only_for = {  # key: (its backend, given?, what to use instead)
             "devices": ("process", bool(self.devices), "with backend=ray use gpus_per_run="),
             "address": ("ray", self.address is not None, ""),
@@ -64,11 +62,9 @@ class SweepOptions:
                              f"cell at a time in this process); {_WORKERS_HINT}")  # fmt: skip
         if self.address is not None and (not isinstance(self.address, str) or not self.address.strip()):
             raise SweepError(f"address={self.address!r}: give a Ray address, e.g. address=auto or address=HOST:6379")
-        gpus = self.gpus_per_run
-        if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or not 0 <= gpus < float("inf"):
-            raise SweepError(f"gpus_per_run={gpus!r}: give a number ≥ 0 (a fraction shares one GPU between runs)")
+        gpus = number("gpus_per_run", self.gpus_per_run, low=0, hint=_GPUS_HINT, error=SweepError)
         if gpus > 1 and gpus != int(gpus):
-            raise SweepError(f"gpus_per_run={gpus}: above 1 it must be a whole number of GPUs")
+            raise SweepError(f"gpus_per_run={self.gpus_per_run}: above 1 it must be a whole number of GPUs")
 
     @property
     def slots(self) -> int | None:
@@ -91,13 +87,7 @@ class SweepOptions:
 
 
 _WORKERS_HINT = "workers= is the number of cells trained at once; each run's data-loader workers go in the sweep's base"
-
-
-def _check_int(key: str, value: Any, minimum: int, allow_none: bool = False, hint: str = "") -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SweepError(f"{key}={value!r}: give a whole number ≥ {minimum}" + (f" ({hint})" if hint else ""))
+_GPUS_HINT = "a fraction shares one GPU between runs"
 
 
 def parse_devices(value: Any) -> tuple[str, ...]:
@@ -121,8 +111,6 @@ def split_sweep_options(settings: dict[str, Any]) -> tuple[SweepOptions, dict[st
 def check_options(options: SweepOptions, cells: list[Cell]) -> None:
     """Raise SweepError when the backend is not installed, or would pin a GPU that a cell chooses itself."""
     if options.backend == "ray":
-        from yolo_alpha.sweep.ray_backend import import_ray
-
         import_ray()
     pinning = "devices=" if options.devices else "gpus_per_run=" if options.gpus_per_run else None
     if pinning and any(_sets_device(cell) for cell in cells):
@@ -146,129 +134,17 @@ def worker_devices(options: SweepOptions, cells: list[Cell]) -> tuple[str | None
     return (None,) if any(_sets_device(cell) for cell in cells) else ("cpu",)
 
 
-@dataclass
-class Finished:
-    """One attempt at one cell: its results row, or why it failed (and, in-process, the exception itself)."""
-
-    cell: Cell
-    row: dict[str, Any] | None = None
-    error: str = ""  # "RuntimeError: training diverged", or how the worker died
-    exception: BaseException | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class PinnedTrain:
-    """A train() that always trains on `device` (resumed runs too: Ultralytics takes device= on resume)."""
-
-    train: Callable[..., Any]
-    device: str | None
-
-    def __call__(self, **kwargs: Any) -> Any:
-        """Return train(**kwargs) on this device (unchanged when device is None)."""
-        return self.train(**kwargs) if self.device is None else self.train(**{**kwargs, "device": self.device})
-
-
-@dataclass(frozen=True)
-class CellJob:
-    """What a worker does with a cell: ``train_cell(cell, runs_dir, train)``, its output in ``logs_dir/<cell>.log``.
-
-    Plain picklable data (a module-level function and paths), so it travels to spawned processes and Ray workers.
-    """
-
-    train_cell: Callable[[Cell, Path, Callable[..., Any]], dict[str, Any]]
-    runs_dir: Path
-    train: Callable[..., Any]
-    logs_dir: Path | None = None  # None: output stays on this process's terminal
-
-    def on_device(self, device: str | None) -> CellJob:
-        """Return this job with every train() call pinned to `device`."""
-        return self if device is None else replace(self, train=PinnedTrain(self.train, device))
-
-    def __call__(self, cell: Cell) -> dict[str, Any]:
-        """Return the cell's results row; parallel trainings' interleaved output would be unreadable, hence a log."""
-        if self.logs_dir is None:
-            return self.train_cell(cell, self.runs_dir, self.train)
-        with output_to(self.logs_dir / f"{cell.cell_id}.log"):
-            where = f"{os.uname().nodename} pid {os.getpid()}"
-            print(f"--- {cell.cell_id} on {where}, {time.strftime('%F %T')} ---", flush=True)
-            try:
-                return self.train_cell(cell, self.runs_dir, self.train)
-            except BaseException:
-                traceback.print_exc()  # the log keeps the whole traceback; the driver reports one line
-                raise
-
-
-def run_job(job: CellJob, cell: Cell) -> tuple[str, Any]:
-    """Return ("row", row) or ("error", "Type: message"): what a worker sends back, plain data that always pickles."""
-    try:
-        return "row", job(cell)
-    except Exception as e:
-        return "error", describe(e)
-
-
-def describe(error: BaseException) -> str:
-    """Return ``Type: first line of the message``, short enough for a progress line."""
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
-
-
-@contextlib.contextmanager
-def output_to(path: Path) -> Iterator[None]:
-    """Send this process's stdout and stderr (file descriptors 1 and 2, so C code and tqdm too) to `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    try:
-        with open(path, "a", encoding="utf-8") as log:
-            os.dup2(log.fileno(), 1)
-            os.dup2(log.fileno(), 2)
-            try:
-                yield
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os.dup2(saved[0], 1)
-                os.dup2(saved[1], 2)
-    finally:
-        os.close(saved[0])
-        os.close(saved[1])
-
-
-class InlinePool:
-    """The local backend: each cell trains in this process, one at a time, when its result is waited for."""
-
-    slots = 1
-
-    def __init__(self, job: CellJob):
-        self._job = job
-        self._todo: deque[Cell] = deque()
-
-    def submit(self, cell: Cell) -> None:
-        """Queue `cell`; it trains in the next wait()."""
-        self._todo.append(cell)
-
-    def wait(self) -> Finished:
-        """Return the next queued cell's result after training it here (Ctrl-C and SystemExit propagate)."""
-        cell = self._todo.popleft()
-        try:
-            return Finished(cell, row=self._job(cell))
-        except Exception as e:
-            return Finished(cell, error=describe(e), exception=e)
-
-    def close(self, kill: bool = False) -> None:
-        """Nothing to release."""
-
-
-def make_pool(options: SweepOptions, job: CellJob, cells: list[Cell]) -> Any:
-    """Return the pool of `options.backend` for `job` (Ray is imported only here, and only for backend=ray)."""
+def make_pool(options: SweepOptions, job: CellJob, cells: list[Cell]) -> CellPool:
+    """Return the pool of `options.backend` for `job` (Ray itself is imported only for backend=ray)."""
     if options.backend == "local":
         return InlinePool(job)
     devices = worker_devices(options, cells)
     if options.backend == "process":
-        from yolo_alpha.sweep.process_backend import ProcessPool
-
         return ProcessPool(job, options.slots or 1, devices, options.threads_per_run())
-    from yolo_alpha.sweep.ray_backend import RayPool
-
-    return RayPool(job.on_device(devices[0]), options, options.threads_per_run())
+    return RayPool(
+        job.on_device(devices[0]),
+        slots=options.slots,
+        address=options.address,
+        gpus_per_run=options.gpus_per_run,
+        threads=options.threads_per_run(),
+    )

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yolo_alpha.config import ConfigError, check_known_keys, load_yaml, merge_settings, packaged_cfg_dir
-from yolo_alpha.losses import LossConfigError
-from yolo_alpha.run import check_settings
-from yolo_alpha.seam import TRAIN_KEYS
+from yolo_alpha.config import load_yaml, merge_settings, packaged_cfg_dir
+from yolo_alpha.errors import YoloAlphaError
+from yolo_alpha.run import check_keys, check_settings
 
 SWEEP_KEYS = ("name", "base", "grid", "project")
 # The runner sets these per cell (each cell's run folder inside the sweep's folder), so a sweep may not.
@@ -20,7 +19,7 @@ RUNNER_KEYS = ("project", "name", "exist_ok", "resume")
 MAX_CELL_ID = 120  # well under the 255-byte file name limit, with room for Ultralytics' own suffixes
 
 
-class SweepError(ValueError):
+class SweepError(YoloAlphaError):
     """A sweep file or its overrides are wrong; the message names the file and the key or cell."""
 
 
@@ -94,7 +93,7 @@ def load_sweep(path_or_name: str | Path, overrides: dict[str, Any] | None = None
     path = find_sweep_file(path_or_name)
     try:
         data = load_yaml(path, key="sweep")
-    except ConfigError as e:
+    except YoloAlphaError as e:
         raise SweepError(str(e)) from e
     unknown = [k for k in data if k not in SWEEP_KEYS]
     if unknown:
@@ -135,8 +134,8 @@ def _check_keys(sweep: SweepGrid, path: Path) -> None:
         if reserved:
             raise SweepError(f"{path}: {section} sets {reserved}, which the sweep sets per cell (its run folder)")
         try:
-            check_known_keys(keys, TRAIN_KEYS, f"{section} (train)")
-        except ConfigError as e:
+            check_keys(keys, "train", where=f"{section} (train)")
+        except YoloAlphaError as e:
             raise SweepError(f"{path}: {e}") from e
     both = [k for k in sweep.grid if k in sweep.base]
     if both:
@@ -154,5 +153,5 @@ def validate_cells(sweep: SweepGrid, where: str = "sweep") -> None:
         try:
             # Merged as train() merges them, so a cfg= file in base is checked too.
             check_settings(merge_settings(cell.settings), "train")
-        except (ConfigError, LossConfigError) as e:
+        except YoloAlphaError as e:
             raise SweepError(f"{where}: cell {cell.cell_id}: {e}") from e

@@ -14,8 +14,8 @@ import threading
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from yolo_alpha.sweep.backends import THREADS_ENV, CellJob, Finished, run_job
 from yolo_alpha.sweep.grid import Cell, SweepError
+from yolo_alpha.sweep.pool import THREADS_ENV, CellJob, Finished, run_job
 
 STOP_TIMEOUT_S = 10  # how long a worker may take to exit after the last cell before it is terminated
 

@@ -12,8 +12,8 @@ import os
 import sys
 from typing import Any
 
-from yolo_alpha.sweep.backends import THREADS_ENV, CellJob, Finished, SweepOptions, describe, run_job
 from yolo_alpha.sweep.grid import Cell, SweepError
+from yolo_alpha.sweep.pool import THREADS_ENV, CellJob, Finished, describe, run_job
 
 OBJECT_STORE_BYTES = 128 * 1024**2  # a local instance only ships cells and result rows: keep Ray's memory small
 
@@ -37,25 +37,33 @@ def train_on_ray(job: CellJob, cell: Cell, threads: int | None) -> tuple[str, An
 
 
 class RayPool:
-    """Cells as Ray tasks of 1 CPU and `gpus_per_run` GPUs; Ray schedules them, at most `slots` in flight."""
+    """Cells as Ray tasks of 1 CPU and `gpus_per_run` GPUs; Ray schedules them, at most `slots` in flight.
 
-    def __init__(self, job: CellJob, options: SweepOptions, threads: int | None):
+    `address` is an existing cluster's (None: start a local instance of `slots` CPUs, stopped by close()); `slots`
+    None means no cap beyond the cluster's resources. Plain values, not the sweep's options: this module sits below
+    the options module that picks it.
+    """
+
+    def __init__(
+        self,
+        job: CellJob,
+        *,
+        slots: int | None,
+        address: str | None = None,
+        gpus_per_run: float = 0,
+        threads: int | None = None,
+    ):
         self._ray = ray = import_ray()
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # offline: no usage report at start-up
         self._owns_ray = not ray.is_initialized()  # a caller's own ray.init() (and its cluster) is left alone
         if self._owns_ray:
             quiet = {"log_to_driver": False, "logging_level": logging.WARNING}  # each run logs to its own file
-            if options.address is None:
-                ray.init(
-                    num_cpus=options.slots,
-                    include_dashboard=False,
-                    object_store_memory=OBJECT_STORE_BYTES,
-                    **quiet,
-                )
+            if address is None:
+                ray.init(num_cpus=slots, include_dashboard=False, object_store_memory=OBJECT_STORE_BYTES, **quiet)
             else:
-                ray.init(address=options.address, **quiet)
-        self.slots = options.slots or sys.maxsize
-        self._task = ray.remote(train_on_ray).options(num_cpus=1, num_gpus=options.gpus_per_run, max_retries=0)
+                ray.init(address=address, **quiet)
+        self.slots = slots or sys.maxsize
+        self._task = ray.remote(train_on_ray).options(num_cpus=1, num_gpus=gpus_per_run, max_retries=0)
         self._job, self._threads = job, threads
         self._running: dict[Any, Cell] = {}
 

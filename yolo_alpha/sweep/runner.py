@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
-import os
 import shutil
-import tempfile
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -22,21 +19,22 @@ import torch
 import yaml
 
 from yolo_alpha import run
+from yolo_alpha.errors import YoloAlphaError
 from yolo_alpha.evaluate import evaluate_training
-from yolo_alpha.report.tables import load_results
-from yolo_alpha.sweep.backends import CellJob, SweepOptions, check_options, make_pool
+from yolo_alpha.sweep.backends import SweepOptions, check_options, make_pool
 from yolo_alpha.sweep.grid import Cell, SweepError, SweepGrid
+from yolo_alpha.sweep.pool import CellJob, CellPool
+from yolo_alpha.sweep.results import FAILURES_FILE, RESULTS_FILE, read_results, write_atomically, write_rows
 
 DEFAULT_PROJECT = "runs/sweeps"
-SPEC_FILE, RESULTS_FILE, LOCK_FILE, RUNS_DIR = "sweep.yaml", "results.jsonl", ".lock", "runs"
-FAILURES_FILE, LOGS_DIR = "failures.jsonl", "logs"  # cells that failed after their retries; parallel runs' output
+SPEC_FILE, LOCK_FILE, RUNS_DIR, LOGS_DIR = "sweep.yaml", ".lock", "runs", "logs"  # LOGS_DIR: parallel runs' output
 
 
-class SweepBusyError(RuntimeError):
-    """Another process is running the same sweep folder."""
+class SweepBusyError(YoloAlphaError, RuntimeError):
+    """Another process is running the same sweep folder (a RuntimeError too, as it was before YoloAlphaError)."""
 
 
-class SweepCellsFailed(RuntimeError):
+class SweepCellsFailed(YoloAlphaError, RuntimeError):
     """Cells still failed after their retries; the other cells finished and are recorded (see failures.jsonl)."""
 
 
@@ -89,7 +87,7 @@ def run_sweep(
 
 
 def _train_cells(
-    pool: Any, cells: list[Cell], rows: list[dict[str, Any]], sweep_dir: Path, options: SweepOptions
+    pool: CellPool, cells: list[Cell], rows: list[dict[str, Any]], sweep_dir: Path, options: SweepOptions
 ) -> list[dict[str, Any]]:
     """Return the cells that failed after their retries, having trained on `pool` every cell without a row.
 
@@ -122,7 +120,7 @@ def _train_cells(
             if finished.row is not None:
                 rows.append(finished.row)
                 rows.sort(key=lambda r: position.get(r["cell_id"], len(cells)))  # stable: grid order, then file order
-                write_atomically(sweep_dir / RESULTS_FILE, "".join(json.dumps(r, default=str) + "\n" for r in rows))
+                write_rows(sweep_dir / RESULTS_FILE, rows)
                 say(cell, f"finished, mAP50-95 {finished.row['mAP50-95']:.4f}")
             elif tries <= options.retries:
                 say(cell, f"failed ({finished.error}); trying again")
@@ -140,9 +138,7 @@ def _train_cells(
                     }
                 )
                 failures.sort(key=lambda f: position[f["cell_id"]])
-                write_atomically(
-                    sweep_dir / FAILURES_FILE, "".join(json.dumps(f, default=str) + "\n" for f in failures)
-                )
+                write_rows(sweep_dir / FAILURES_FILE, failures)
                 if finished.exception is not None:  # the local backend: its error, traceback and all, stops the sweep
                     raise finished.exception
     except BaseException:
@@ -202,41 +198,25 @@ def _can_resume(last: Path) -> bool:
 
 
 def check_same_grid(sweep_dir: Path, grid: SweepGrid) -> None:
-    """Raise SweepError when sweep_dir already holds results of a different grid (different base or grid)."""
+    """Raise SweepError when sweep_dir already holds results of a different grid (different base or grid).
+
+    The name is not part of the comparison: it decides where the results go, not what they are, so a sweep folder
+    that was renamed or moved (or a spec written under another name) still resumes.
+    """
     spec_file = sweep_dir / SPEC_FILE
-    if spec_file.is_file() and yaml.safe_load(spec_file.read_text(encoding="utf-8")) != grid.spec():
+    if not spec_file.is_file():
+        return
+    recorded = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
+    if _identity(recorded) != _identity(grid.spec()):
         raise SweepError(
             f"results in {sweep_dir} come from a different grid; use another name= or delete the folder "
             f"(its {SPEC_FILE} holds the grid they come from)"
         )
 
 
-def read_results(path: Path) -> list[dict[str, Any]]:
-    """Return the rows of a results.jsonl (none when it does not exist yet); a malformed line is a ValueError.
-
-    The report's reader is used, so the runner and the report accept exactly the same file.
-    """
-    return load_results(path.parent) if path.is_file() else []
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` by `text` so that a reader, or a kill at any moment, sees the old file or the new, whole."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # makes the rename itself survive a power cut
-    finally:
-        os.close(dir_fd)
+def _identity(spec: Any) -> Any:
+    """Return what decides a sweep's results: its spec without the name (anything that is not a spec, as it is)."""
+    return {k: v for k, v in spec.items() if k != "name"} if isinstance(spec, dict) else spec
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""The Ultralytics seam: our box term inside the stock criterion, for every detection model family shipped."""
+"""The adapter's criterion: our box term inside the stock criterion, for every detection model family shipped."""
 
 import copy
 import os
@@ -10,9 +10,10 @@ from ultralytics.nn.tasks import DetectionModel, SegmentationModel
 from ultralytics.utils import DEFAULT_CFG
 from ultralytics.utils.loss import v8DetectionLoss
 
-from yolo_alpha.config import ConfigError
+from yolo_alpha.errors import ConfigError
 from yolo_alpha.losses import resolve_loss
-from yolo_alpha.seam import AlphaBboxLoss, cpu_threads, detection_branches, install_criterion, ultralytics_args
+from yolo_alpha.ultralytics.criterion import AlphaBboxLoss, detection_branches, install_criterion
+from yolo_alpha.ultralytics.trainer import cpu_threads, ultralytics_args
 
 # One YAML per family the installed Ultralytics ships (yolov5u, yolov8, yolo11, yolo26 with its end-to-end head).
 MODEL_YAMLS = ["yolov5nu.yaml", "yolov8n.yaml", "yolo11n.yaml", "yolo26n.yaml"]

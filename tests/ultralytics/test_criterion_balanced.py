@@ -1,4 +1,4 @@
-"""IoU-balanced classification and localisation losses (Wu et al., eq. 3-7) and Wise-IoU v3's state in the seam."""
+"""IoU-balanced classification and localisation losses (Wu et al., eq. 3-7) and Wise-IoU v3's state in the criterion."""
 
 import copy
 import inspect
@@ -10,24 +10,32 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from hypothesis import given
 from hypothesis import strategies as st
-from test_seam import loss_and_grads, make_batch, make_model
+from test_criterion import loss_and_grads, make_batch, make_model
 from torch import nn
 from ultralytics.utils.loss import BboxLoss
 
-from yolo_alpha.config import ConfigError, check_balance_keys, default_settings
+from yolo_alpha.config import default_settings
+from yolo_alpha.errors import ConfigError
 from yolo_alpha.losses import resolve_loss
 from yolo_alpha.losses.balance import NO_BALANCE, IoUBalance, normalised_iou_weights, regressed_iou, rescaled_to_total
 from yolo_alpha.losses.wise_iou import IOU_MEAN_INIT, IOU_MEAN_MOMENTUM
-from yolo_alpha.seam import (
+from yolo_alpha.settings import from_flat
+from yolo_alpha.ultralytics.criterion import (
     AlphaBboxLoss,
     IoUBalancedClassification,
     detection_branches,
     install_criterion,
+    loss_state,
     mean_over_ranks,
-    restore_wiou_means,
+    restore_loss_state,
     share_loss_state,
-    wiou_means,
 )
+
+
+def check_balance_keys(flat: dict) -> tuple:
+    balance = from_flat(flat).balance
+    return balance.cls_eta, balance.loc_lambda, balance.loc_norm
+
 
 CIOU = resolve_loss("ciou", alpha=1)
 
@@ -240,16 +248,16 @@ def test_wiou_mean_moves_once_per_training_batch_and_never_in_validation():
 def test_wiou_means_are_restored_and_shared_with_the_ema_criterion():
     model = make_model("yolo26n.yaml")  # end to end: one mean per branch
     criterion = install_criterion(model, WIOU)
-    assert wiou_means(criterion) == [IOU_MEAN_INIT, IOU_MEAN_INIT]
-    restore_wiou_means(criterion, [0.25, 0.5])
-    assert wiou_means(criterion) == [0.25, 0.5]
+    assert loss_state(criterion) == {"wiou_mean": [IOU_MEAN_INIT, IOU_MEAN_INIT]}
+    restore_loss_state(criterion, {"wiou_mean": [0.25, 0.5]})
+    assert loss_state(criterion) == {"wiou_mean": [0.25, 0.5]}
     with pytest.raises(ConfigError, match="wiou_mean"):
-        restore_wiou_means(criterion, [0.25])
+        restore_loss_state(criterion, {"wiou_mean": [0.25]})
     ema_criterion = copy.deepcopy(criterion)  # as ModelEMA copies the model with its criterion
     share_loss_state(criterion, ema_criterion)
     criterion.one2one.bbox_loss.iou_mean.fill_(0.75)  # an in-place training update ...
-    assert wiou_means(ema_criterion) == [0.25, 0.75]  # ... is what validation reads
-    assert wiou_means(install_criterion(model, CIOU)) is None
+    assert loss_state(ema_criterion) == {"wiou_mean": [0.25, 0.75]}  # ... is what validation reads
+    assert loss_state(install_criterion(model, CIOU)) == {}
 
 
 def _mean_on_rank(rank: int, init_file: str, results) -> None:

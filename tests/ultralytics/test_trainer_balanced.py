@@ -8,10 +8,11 @@ from ultralytics import YOLO
 from ultralytics.utils.patches import torch_load
 from ultralytics.utils.torch_utils import unwrap_model
 
-from yolo_alpha.config import ConfigError
+from yolo_alpha.errors import ConfigError
 from yolo_alpha.losses.balance import IoUBalance
 from yolo_alpha.losses.wise_iou import IOU_MEAN_INIT
-from yolo_alpha.seam import AlphaDetectionTrainer, IoUBalancedClassification, detection_branches
+from yolo_alpha.ultralytics.criterion import IoUBalancedClassification, detection_branches
+from yolo_alpha.ultralytics.trainer import AlphaDetectionTrainer
 
 BALANCE_KEYS = {"iou_cls_eta": 1.5, "iou_loc_lambda": 1.5, "iou_loc_norm": "eq7"}  # the paper's η and λ
 
@@ -52,7 +53,7 @@ def test_balanced_wiou_training_records_its_keys_and_resumes_the_running_mean(ti
     resumed.add_callback("on_pretrain_routine_end", capture)
     resumed.train(trainer=AlphaDetectionTrainer, resume=True)
     trainer = resumed.trainer
-    assert trainer.balance == IoUBalance(1.5, 1.5, "eq7") and trainer.start_epoch == 1
+    assert trainer.settings.balance == IoUBalance(1.5, 1.5, "eq7") and trainer.start_epoch == 1
     assert at_start["means"] == pytest.approx(saved_means, rel=1e-6)  # restored, not reset to IOU_MEAN_INIT
     assert all(e is m for e, m in zip(at_start["ema"], at_start["model"]))  # validation reads what training updates
     for branch in detection_branches(unwrap_model(trainer.model).criterion):

@@ -16,7 +16,8 @@ from ultralytics.utils.torch_utils import unwrap_model
 
 from yolo_alpha import run
 from yolo_alpha.losses import LossConfigError
-from yolo_alpha.seam import AlphaBboxLoss, AlphaDetectionTrainer, detection_branches
+from yolo_alpha.ultralytics.criterion import AlphaBboxLoss, detection_branches
+from yolo_alpha.ultralytics.trainer import AlphaDetectionTrainer
 
 LOSS_KEYS = {"loss": "alpha_giou", "alpha": 2.0, "alpha2": 2.0, "iou_term": "power"}
 # The loss-specific keys (soft_iou's kappa, ...) that these losses do not take: recorded as None.
@@ -118,7 +119,7 @@ def test_resume_continues_with_the_checkpoints_loss(tiny_train, model_yaml):
     last = Path(tiny_train["project"]) / "train" / "weights" / "last.pt"
     # A loss key given on resume is ignored by Ultralytics' resume rules: the run keeps its own loss.
     resumed = run.train(resume=True, model=str(last), loss="ciou")
-    assert resumed.trainer.loss_spec.as_dict() == {
+    assert resumed.trainer.settings.loss.as_dict() == {
         "loss": "alpha_diou",
         "alpha": 2.5,
         "alpha2": 2.5,
@@ -141,7 +142,7 @@ def test_ddp_worker_file_rebuilds_our_trainer_with_our_keys(tiny_train, tmp_path
         # The worker rebuilds the trainer from DEFAULT_CFG_DICT plus the pickled args (utils/dist.py).
         rebuilt = state["trainer"](cfg={**DEFAULT_CFG_DICT, "save_dir": ""}, overrides=state["args"])
         assert type(rebuilt) is AlphaDetectionTrainer
-        assert rebuilt.loss_spec.as_dict() == {
+        assert rebuilt.settings.loss.as_dict() == {
             "loss": "alpha_diou", "alpha": 1.5, "alpha2": 1.5, "iou_term": "power", **UNUSED_LOSS_KEYS
         }  # fmt: skip
     # Run the generated worker file itself (one CPU process stands in for one rank).

@@ -1,0 +1,145 @@
+"""``DetectionTrainer`` → :class:`AlphaDetectionTrainer`: Ultralytics' trainer with our keys, criterion and records.
+
+It accepts our keys on every path that builds a trainer (CLI / Python, resume, the DDP worker file, which rebuilds the
+trainer from ``DEFAULT_CFG_DICT`` plus the run's overrides), builds the typed :class:`~yolo_alpha.settings.Settings`
+once from its args, hands the validator Ultralytics-only args, installs the criterion on the model before the EMA copy
+is taken, re-installs it after an end-to-end resume, and writes the resolved settings back into the final
+checkpoints' ``train_args`` (``strip_optimizer`` drops keys it does not know). Checkpoints hold only stock classes:
+Ultralytics strips ``criterion`` before saving and the model stays a stock ``DetectionModel``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+from ultralytics.cfg import cfg2dict
+from ultralytics.models.yolo.detect import DetectionTrainer
+from ultralytics.utils import DEFAULT_CFG, RANK, YAML, IterableSimpleNamespace
+from ultralytics.utils.torch_utils import unwrap_model
+
+from yolo_alpha.data.synthetic import is_synthetic, synthetic_dataset
+from yolo_alpha.errors import ConfigError
+from yolo_alpha.settings import KEYS, THREADS_ENV, Settings, defaults, from_flat
+from yolo_alpha.ultralytics.cfg import provide_offline_fonts
+from yolo_alpha.ultralytics.checkpoints import record_settings
+from yolo_alpha.ultralytics.criterion import (
+    install_box_loss,
+    install_criterion,
+    loss_state,
+    restore_loss_state,
+    share_loss_state,
+)
+
+
+def ultralytics_args(args: Any) -> dict[str, Any]:
+    """Return the trainer's args without our keys: Ultralytics' validator re-checks them against its own."""
+    return {k: v for k, v in vars(args).items() if k not in KEYS}
+
+
+class AlphaDetectionTrainer(DetectionTrainer):
+    """DetectionTrainer whose box loss (and IoU-balanced losses, noisy boxes) come from yolo-alpha's keys.
+
+    ``self.settings`` is the run's :class:`~yolo_alpha.settings.Settings`: built from the given overrides for a new
+    run (before Ultralytics creates the run folder, so a bad value creates nothing), from the checkpoint's args on
+    resume.
+    """
+
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """Return the run's settings; on resume built once from the checkpoint's args (upstream restores them first)."""
+        if self._settings is None:
+            self._settings = from_flat(vars(self.args))
+        return self._settings
+
+    def __init__(self, cfg=DEFAULT_CFG, overrides: dict[str, Any] | None = None, _callbacks=None):
+        overrides = dict(overrides or {})
+        resuming = bool(overrides.get("resume"))
+        if not resuming:  # a resumed run takes data and loss from its checkpoint
+            if is_synthetic(overrides.get("data")):
+                overrides["data"] = str(synthetic_dataset())
+            self._settings = from_flat(overrides)  # fail fast, then record the resolved values
+            overrides.update(self.settings.flat())
+        provide_offline_fonts()
+        # Our keys join the base cfg so that Ultralytics' key check accepts them; the DDP worker passes
+        # DEFAULT_CFG_DICT here, so they are added whatever `cfg` is.
+        super().__init__(cfg={**defaults(), **cfg2dict(cfg)}, overrides=overrides, _callbacks=_callbacks)
+        if self.device.type == "cpu":
+            # Upstream keeps one core free for loader workers (cpu_count − 1 threads) yet trains on the CPU with
+            # workers=0, so on a 2-core machine half the CPU idles; all cores (at most 8, as upstream) are faster.
+            # YOLO_ALPHA_THREADS overrides it: a parallel sweep's workers share the cores (cores / workers each).
+            torch.set_num_threads(cpu_threads())
+
+    def get_dataset(self):
+        """Return upstream's data dict; with noise_eta > 0 its train split is the noisy view (val stays clean)."""
+        data = super().get_dataset()
+        noise = self.settings.noise
+        if noise.eta > 0:
+            from yolo_alpha.ultralytics.dataset import noisy_train_data
+
+            noisy = noisy_train_data(data, noise.eta, noise.seed, single_cls=bool(self.args.single_cls))
+            data["train"] = str(noisy.image_list)  # symlinked images + noisy label files; the user's files untouched
+            self.args.noise_mean_iou = noisy.mean_iou
+            if RANK in {-1, 0}:  # upstream saved args.yaml before the data set was known: add the measured noise
+                YAML.save(self.save_dir / "args.yaml", vars(self.args))
+        return data
+
+    def set_model_attributes(self):
+        """Set nc/names/args as upstream, then put our criterion on the model before the EMA copies it."""
+        super().set_model_attributes()
+        install_criterion(self.model, self.settings.loss, self.settings.balance)
+
+    def resume_training(self, ckpt):
+        """Resume as upstream, then complete the criterion: our box term, its saved state, its state shared with EMA.
+
+        Upstream calls this once per run, resumed or not, after the EMA copy is taken: the point where both
+        criteria are final. On resume upstream rebuilds a stock end-to-end criterion, and no criterion keeps the
+        loss state (checkpoints hold none): it comes back from the run's args (:data:`~.criterion.STATE_ARGS`).
+        """
+        super().resume_training(ckpt)
+        criterion = getattr(unwrap_model(self.model), "criterion", None)
+        if criterion is None:
+            return
+        if ckpt is not None and self.resume:
+            install_box_loss(criterion, self.settings.loss, self.settings.balance)  # keeps the o2m/o2o schedule
+            restore_loss_state(criterion, vars(self.args))
+        ema_criterion = getattr(self.ema.ema, "criterion", None) if self.ema else None
+        if ema_criterion is not None:
+            share_loss_state(criterion, ema_criterion)
+
+    def save_model(self):
+        """Save as upstream, with the loss state in ``train_args`` (e.g. ``wiou_mean``) for resume."""
+        criterion = getattr(unwrap_model(self.model), "criterion", None)
+        for key, value in (loss_state(criterion) if criterion is not None else {}).items():
+            setattr(self.args, key, value)
+        return super().save_model()
+
+    def get_validator(self):
+        """Return upstream's validator, built while self.args holds only Ultralytics' keys (it re-checks them)."""
+        args, self.args = self.args, IterableSimpleNamespace(**ultralytics_args(self.args))
+        try:
+            return super().get_validator()  # upstream's, so version-specific setup (8.3 sets loss_names) is kept
+        finally:
+            self.args = args
+
+    def final_eval(self):
+        """Finish as upstream, then write our settings back into last.pt/best.pt train_args."""
+        super().final_eval()
+        if RANK in {-1, 0}:
+            ours = {k: getattr(self.args, k, None) for k in KEYS}
+            for f in (self.last, self.best):
+                if f.exists():
+                    record_settings(f, ours)
+
+
+def cpu_threads() -> int:
+    """Return the CPU threads a training uses: $YOLO_ALPHA_THREADS if set, else every core up to 8."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return min(8, os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"environment variable {THREADS_ENV} must be a whole number >= 1, got {value!r}")
+    return int(value)
