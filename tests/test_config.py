@@ -53,7 +53,14 @@ def test_bad_yaml_names_the_file(tmp_path, text, match):
 
 @pytest.mark.parametrize("name", ["default.yaml", "voc.yaml", "coco.yaml"])
 def test_shipped_model_yaml_builds_offline(name):
-    from ultralytics.nn.tasks import DetectionModel
+    from yolo_alpha.ultralytics.anchor_model import build_detection_model
 
-    model = DetectionModel(load_yaml(packaged_cfg_dir() / name)["model"], nc=20, verbose=False)
+    model = build_detection_model(load_yaml(packaged_cfg_dir() / name)["model"], nc=20, verbose=False)
     assert model.model[-1].nc == 20
+
+
+@pytest.mark.parametrize("name", ["voc.yaml", "coco.yaml"])
+def test_paper_cfgs_train_the_papers_anchor_based_detector(name):
+    from yolo_alpha.ultralytics.families import model_family
+
+    assert model_family(load_yaml(packaged_cfg_dir() / name)["model"]) == "anchor"

@@ -1,7 +1,8 @@
 """Python API behind the CLI verbs: train, val, predict, export (keyword arguments are the CLI's key=value).
 
 Every verb checks its keys, their values and the files they name before anything is built, so a mistake creates no
-run folder and reaches no network; then it hands over to Ultralytics' public ``YOLO`` API with our trainer.
+run folder and reaches no network; then it hands over to Ultralytics' ``YOLO`` API with our trainer (through
+:class:`~yolo_alpha.ultralytics.anchor_model.AlphaYOLO`, which also builds the anchor family).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from ultralytics import ASSETS, YOLO
+from ultralytics import ASSETS
 
 from yolo_alpha.config import merge_settings
 from yolo_alpha.data.synthetic import is_synthetic, synthetic_dataset
@@ -18,8 +19,10 @@ from yolo_alpha.errors import ConfigError
 from yolo_alpha.metrics import ap_by_threshold
 from yolo_alpha.settings import NO_NOISE, NoiseSettings, Settings, from_flat, require_known, split_ours
 from yolo_alpha.ultralytics import cfg as ultralytics_cfg
+from yolo_alpha.ultralytics.anchor_model import AlphaYOLO
 from yolo_alpha.ultralytics.checkpoints import CheckpointInfo, checkpoint_info
 from yolo_alpha.ultralytics.dataset import check_train_split, noisy_train_data
+from yolo_alpha.ultralytics.families import model_family
 from yolo_alpha.ultralytics.trainer import AlphaDetectionTrainer
 
 __all__ = ["ConfigError", "check_keys", "check_local_files", "check_settings", "export", "predict"]
@@ -40,7 +43,10 @@ def check_settings(settings: dict[str, Any], mode: str) -> Settings | None:
     check_keys(settings, mode)
     ours, theirs = split_ours(settings)
     ultralytics_cfg.check_ultralytics_values(theirs)
-    return from_flat(ours) if mode == "train" else None
+    if mode != "train":
+        return None
+    model = settings.get("model")
+    return from_flat({**ours, "model": model}, model_family(model))  # the model names the family in messages
 
 
 def check_local_files(
@@ -105,7 +111,7 @@ def check_resumable(settings: dict[str, Any]) -> None:
     )
 
 
-def train(**overrides: Any) -> YOLO:
+def train(**overrides: Any) -> AlphaYOLO:
     """Train and return the YOLO model (best weights loaded); settings: cfg/default.yaml < cfg= file < overrides.
 
     With ``resume=True`` only the given keys are used: the run continues with the settings, data and loss recorded
@@ -114,10 +120,10 @@ def train(**overrides: Any) -> YOLO:
     if overrides.get("resume"):
         settings = {k: v for k, v in overrides.items() if k != "cfg"}
         check_resumable(settings)
-        model = YOLO(str(settings.pop("model")))
+        model = AlphaYOLO(str(settings.pop("model")))
     else:
         settings = merge_settings(overrides)
-        model = YOLO(prepare(settings, "train"))
+        model = AlphaYOLO(prepare(settings, "train"))
     model.train(trainer=AlphaDetectionTrainer, **settings)
     return model
 
@@ -132,7 +138,7 @@ def val(**overrides: Any) -> tuple[Any, dict[str, float]]:
         settings["data"] = str(synthetic_dataset())
     model = prepare(settings, "val")
     ultralytics_cfg.provide_offline_fonts()
-    metrics = YOLO(model).val(**settings)
+    metrics = AlphaYOLO(model).val(**settings)
     table = ap_by_threshold(metrics.box.all_ap)
     with open(Path(metrics.save_dir) / "ap_by_iou.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(table))
@@ -146,7 +152,7 @@ def predict(**overrides: Any) -> list:
     settings = {"save": True, "source": ASSETS, **overrides}  # as `yolo predict`: save, bundled sample images
     model = prepare(settings, "predict")
     ultralytics_cfg.provide_offline_fonts()
-    return YOLO(model).predict(**settings)
+    return AlphaYOLO(model).predict(**settings)
 
 
 def export(**overrides: Any) -> str:
@@ -154,7 +160,7 @@ def export(**overrides: Any) -> str:
     settings = dict(overrides)
     model = prepare(settings, "export")
     try:
-        return YOLO(model).export(**settings)
+        return AlphaYOLO(model).export(**settings)
     except ValueError as e:
         # Ultralytics' exporter checks the format first (with its aliases and fuzzy match), before writing anything.
         if str(e).startswith(("Invalid export format", "Model is already in PyTorch format")):

@@ -34,9 +34,11 @@ class Key:
         default: its value when not given (as in cfg/default.yaml; None = "the loss's own default").
         help: one line for ``yolo-alpha help``, cfg/default.yaml's comment and the README's table.
         group: ``loss`` (validated together by :func:`~yolo_alpha.losses.resolve_loss`), ``noise``, ``balance``,
-            or ``recorded`` (written into a run's args by yolo-alpha, never set by the user).
+            ``anchor`` (the anchor-based YOLOv5 family's criterion; null = YOLOv5's value), or ``recorded`` (written
+            into a run's args by yolo-alpha, never set by the user).
         check: ``check(value) -> value`` for a key validated on its own; raises ConfigError naming the key.
         losses: the losses it applies to; empty = every loss.
+        families: the model families it applies to (:data:`FAMILIES`); empty = every family.
     """
 
     name: str
@@ -45,6 +47,7 @@ class Key:
     group: str
     check: Callable[[Any], Any] | None = None
     losses: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
 
     @property
     def recorded(self) -> bool:
@@ -67,6 +70,54 @@ def _loc_norm(value: Any) -> float | str:
         hint=f"the constant w_loc of eq. 6, or '{LOC_NORM_EQ7}' for eq. 7's normalisation: the positives' total "
         "localisation loss unchanged",
     )
+
+
+ANCHOR_FAMILY, TASK_ALIGNED_FAMILY = "anchor", "task_aligned"
+FAMILIES = {
+    ANCHOR_FAMILY: "the anchor-based YOLOv5 (model=yolov5{n,s,m,l,x}-anchor.yaml): YOLOv5's ComputeLoss, the paper's",
+    TASK_ALIGNED_FAMILY: "Ultralytics' anchor-free detectors (yolov5u, yolov8, yolo11, yolo26): task-aligned assigner",
+}
+"""The model families, by how positives are chosen; a key with ``families`` applies only to those."""
+
+OBJ_TARGETS = ("quality", "iou")
+"""``obj_target``: a positive's objectness target is 1 − its box loss (YOLOv5's, the α-IoU authors') or its IoU."""
+
+ANCHOR_DEFAULTS = {"obj": 1.0, "anchor_t": 4.0, "obj_target": "quality"}
+"""YOLOv5's values (hyp.scratch-low.yaml, the α-IoU authors' hyp) of the anchor family's keys when null."""
+
+
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else check(value)
+
+
+def _anchor_keys() -> list[Key]:
+    family = (ANCHOR_FAMILY,)
+    return [
+        Key(
+            "obj",
+            None,
+            "objectness gain of the anchor family; null = 1.0 (YOLOv5's), × (imgsz/640)² × 3/nl as YOLOv5 rescales",
+            "anchor",
+            check=_optional(lambda v: checks.number("obj", v, low=0, low_open=True)),
+            families=family,
+        ),
+        Key(
+            "anchor_t",
+            None,
+            "anchor family: a target trains an anchor when max(r, 1/r) < anchor_t for w and h; null = 4.0",
+            "anchor",
+            check=_optional(lambda v: checks.number("anchor_t", v, low=1, low_open=True, hint="YOLOv5's is 4.0")),
+            families=family,
+        ),
+        Key(
+            "obj_target",
+            None,
+            "anchor family's objectness target: quality (1 − box loss, YOLOv5's) | iou (plain IoU); null = quality",
+            "anchor",
+            check=_optional(lambda v: checks.choice("obj_target", v, OBJ_TARGETS, what="a positive's obj target")),
+            families=family,
+        ),
+    ]
 
 
 def _loss_keys() -> list[Key]:
@@ -120,6 +171,7 @@ KEYS: dict[str, Key] = {
             "balance",
             check=_loc_norm,
         ),
+        *_anchor_keys(),
         Key("noise_mean_iou", None, "measured mean IoU of the noisy training boxes with the clean ones", "recorded"),
         Key("wiou_mean", None, "Wise-IoU v3's running mean of 1 − IoU per detection branch, for resume", "recorded"),
     )
@@ -157,6 +209,15 @@ NO_NOISE = NoiseSettings()
 
 
 @dataclasses.dataclass(frozen=True)
+class AnchorSettings:
+    """The anchor-based YOLOv5 family's criterion: objectness gain, anchor-matching threshold, objectness target."""
+
+    obj: float = ANCHOR_DEFAULTS["obj"]
+    anchor_t: float = ANCHOR_DEFAULTS["anchor_t"]
+    obj_target: str = ANCHOR_DEFAULTS["obj_target"]
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """yolo-alpha's settings of one run, validated: the box loss, the IoU-balanced losses, the noisy boxes.
 
@@ -166,6 +227,7 @@ class Settings:
     loss: LossSpec
     balance: IoUBalance = NO_BALANCE
     noise: NoiseSettings = NO_NOISE
+    anchor: AnchorSettings | None = None  # None: a task-aligned model, which has no such keys
 
     def flat(self) -> dict[str, Any]:
         """Return every user key with its resolved value (alpha and the loss's own keys filled in)."""
@@ -174,22 +236,38 @@ class Settings:
             "iou_loc_lambda": self.balance.loc_lambda,
             "iou_loc_norm": self.balance.loc_norm,
         }
-        return {**self.loss.as_dict(), "noise_eta": self.noise.eta, "noise_seed": self.noise.seed, **balance}
+        anchor = dataclasses.asdict(self.anchor) if self.anchor else dict.fromkeys(ANCHOR_DEFAULTS)
+        return {**self.loss.as_dict(), "noise_eta": self.noise.eta, "noise_seed": self.noise.seed, **balance, **anchor}
 
 
-def from_flat(flat: Mapping[str, Any]) -> Settings:
+def from_flat(flat: Mapping[str, Any], family: str | None = None) -> Settings:
     """Return the validated :class:`Settings` of a flat ``key: value`` dict; missing keys take their defaults.
 
-    Other keys (Ultralytics', recorded ones) are ignored here: their owners check them. Raises ConfigError (or
-    :class:`~yolo_alpha.losses.LossConfigError`, also a YoloAlphaError) naming the key and what it allows.
+    ``family`` is the model's (:data:`FAMILIES`): a key given for a family it does not apply to is refused, and the
+    anchor family's keys resolve (null = YOLOv5's value). None (a run's recorded args, where the keys are resolved
+    already): the anchor settings exist when any of their keys is set. Other keys (Ultralytics', recorded ones) are
+    ignored here: their owners check them. Raises ConfigError (or :class:`~yolo_alpha.losses.LossConfigError`, also a
+    YoloAlphaError) naming the key and what it allows.
     """
     values = {name: flat.get(name, KEYS[name].default) for name in USER_KEYS}
     loss = resolve_loss(**{name: values[name] for name in USER_KEYS if KEYS[name].group == "loss"})
     checked = {name: KEYS[name].check(values[name]) for name in USER_KEYS if KEYS[name].check is not None}
+    if family is not None:
+        checks.choice("family", family, FAMILIES)
+        for name in USER_KEYS:
+            if KEYS[name].families and family not in KEYS[name].families and checked.get(name) is not None:
+                model = flat.get("model")
+                raise ConfigError(
+                    f"{name} applies only to {FAMILIES[KEYS[name].families[0]]}; "
+                    f"model={model} is {FAMILIES[family].split(':')[0]}"
+                )
+    given = {name: checked[name] for name in ANCHOR_DEFAULTS if checked[name] is not None}
+    anchor = AnchorSettings(**given) if family == ANCHOR_FAMILY or (family is None and given) else None
     return Settings(
         loss=loss,
         balance=IoUBalance(checked["iou_cls_eta"], checked["iou_loc_lambda"], checked["iou_loc_norm"]),
         noise=NoiseSettings(checked["noise_eta"], checked["noise_seed"]),
+        anchor=anchor,
     )
 
 
@@ -212,9 +290,13 @@ def require_known(flat: Mapping[str, Any], valid: set[str] | frozenset[str], whe
 
 
 __all__ = [
+    "ANCHOR_FAMILY",
+    "FAMILIES",
     "KEYS",
+    "TASK_ALIGNED_FAMILY",
     "THREADS_ENV",
     "USER_KEYS",
+    "AnchorSettings",
     "ConfigError",
     "Key",
     "NoiseSettings",

@@ -21,7 +21,10 @@ from ultralytics.utils.torch_utils import unwrap_model
 
 from yolo_alpha.data.synthetic import is_synthetic, synthetic_dataset
 from yolo_alpha.errors import ConfigError
-from yolo_alpha.settings import KEYS, THREADS_ENV, Settings, defaults, from_flat
+from yolo_alpha.settings import ANCHOR_FAMILY, KEYS, THREADS_ENV, AnchorSettings, Settings, defaults, from_flat
+from yolo_alpha.ultralytics.anchor_loss import LOSS_NAMES as ANCHOR_LOSS_NAMES
+from yolo_alpha.ultralytics.anchor_loss import AnchorComputeLoss
+from yolo_alpha.ultralytics.anchor_model import AnchorDetectionModel, is_anchor_yaml
 from yolo_alpha.ultralytics.cfg import provide_offline_fonts
 from yolo_alpha.ultralytics.checkpoints import record_settings
 from yolo_alpha.ultralytics.criterion import (
@@ -31,6 +34,7 @@ from yolo_alpha.ultralytics.criterion import (
     restore_loss_state,
     share_loss_state,
 )
+from yolo_alpha.ultralytics.families import YOLOV5_BOX_GAIN, model_family
 
 
 def ultralytics_args(args: Any) -> dict[str, Any]:
@@ -61,8 +65,11 @@ class AlphaDetectionTrainer(DetectionTrainer):
         if not resuming:  # a resumed run takes data and loss from its checkpoint
             if is_synthetic(overrides.get("data")):
                 overrides["data"] = str(synthetic_dataset())
-            self._settings = from_flat(overrides)  # fail fast, then record the resolved values
-            overrides.update(self.settings.flat())
+            family = model_family(overrides.get("model"))
+            self._settings = from_flat(overrides, family)  # fail fast, then record the resolved values
+            overrides.update(self._settings.flat())
+            if family == ANCHOR_FAMILY:
+                overrides.setdefault("box", YOLOV5_BOX_GAIN)  # YOLOv5's hyp; a box the user gives wins
         provide_offline_fonts()
         # Our keys join the base cfg so that Ultralytics' key check accepts them; the DDP worker passes
         # DEFAULT_CFG_DICT here, so they are added whatever `cfg` is.
@@ -87,10 +94,26 @@ class AlphaDetectionTrainer(DetectionTrainer):
                 YAML.save(self.save_dir / "args.yaml", vars(self.args))
         return data
 
+    def get_model(self, cfg=None, weights=None, verbose=True):
+        """Return the model to train: the anchor family's for its YAMLs, else upstream's (a stock DetectionModel)."""
+        if not is_anchor_yaml(cfg):
+            return super().get_model(cfg=cfg, weights=weights, verbose=verbose)
+        model = AnchorDetectionModel(cfg, nc=self.data["nc"], ch=self.data["channels"], verbose=verbose and RANK == -1)
+        name_for_load = getattr(self, "set_model_names_for_load", None)  # 8.4: class names kept for weights loading
+        model = name_for_load(model) if name_for_load else model
+        if weights:
+            model.load(weights)
+        return model
+
     def set_model_attributes(self):
         """Set nc/names/args as upstream, then put our criterion on the model before the EMA copies it."""
         super().set_model_attributes()
-        install_criterion(self.model, self.settings.loss, self.settings.balance)
+        settings, model = self.settings, unwrap_model(self.model)
+        if isinstance(model, AnchorDetectionModel):
+            obj_target = (settings.anchor or AnchorSettings()).obj_target
+            model.criterion = AnchorComputeLoss(model, settings.loss, settings.balance, obj_target=obj_target)
+        else:
+            install_criterion(self.model, settings.loss, settings.balance)
 
     def resume_training(self, ckpt):
         """Resume as upstream, then complete the criterion: our box term, its saved state, its state shared with EMA.
@@ -104,7 +127,8 @@ class AlphaDetectionTrainer(DetectionTrainer):
         if criterion is None:
             return
         if ckpt is not None and self.resume:
-            install_box_loss(criterion, self.settings.loss, self.settings.balance)  # keeps the o2m/o2o schedule
+            if not isinstance(unwrap_model(self.model), AnchorDetectionModel):  # ours was built with the model
+                install_box_loss(criterion, self.settings.loss, self.settings.balance)  # keeps the o2m/o2o schedule
             restore_loss_state(criterion, vars(self.args))
         ema_criterion = getattr(self.ema.ema, "criterion", None) if self.ema else None
         if ema_criterion is not None:
@@ -121,9 +145,12 @@ class AlphaDetectionTrainer(DetectionTrainer):
         """Return upstream's validator, built while self.args holds only Ultralytics' keys (it re-checks them)."""
         args, self.args = self.args, IterableSimpleNamespace(**ultralytics_args(self.args))
         try:
-            return super().get_validator()  # upstream's, so version-specific setup (8.3 sets loss_names) is kept
+            validator = super().get_validator()  # upstream's, so version-specific setup (8.3 sets loss_names) is kept
         finally:
             self.args = args
+        if isinstance(unwrap_model(self.model), AnchorDetectionModel):
+            self.loss_names = ANCHOR_LOSS_NAMES  # YOLOv5's three terms: box, objectness, class
+        return validator
 
     def final_eval(self):
         """Finish as upstream, then write our settings back into last.pt/best.pt train_args."""
