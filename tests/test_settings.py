@@ -101,3 +101,12 @@ def test_loss_errors_share_the_one_base_class():
 def test_the_shipped_paper_cfgs_validate():
     for name in ("voc.yaml", "coco.yaml"):
         from_flat({**default_settings(), **yaml.safe_load((packaged_cfg_dir() / name).read_text())})
+
+
+def test_alpha_warmup_is_an_epoch_count_for_alpha_losses_only():
+    assert from_flat({"alpha_warmup": 5}).alpha_warmup == 5 and from_flat({}).alpha_warmup == 0
+    for bad in (-1, 1.5, "5", True):
+        with pytest.raises(ConfigError, match="alpha_warmup must be an integer >= 0"):
+            from_flat({"alpha_warmup": bad})
+    with pytest.raises(ConfigError, match="alpha_warmup=5 schedules α, but loss='ciou' is fixed at α = 1"):
+        from_flat({"loss": "ciou", "alpha_warmup": 5})

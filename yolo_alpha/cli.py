@@ -31,6 +31,7 @@ Verbs:
 Examples:
   yolo-alpha train loss=alpha_giou alpha=2 epochs=1
   yolo-alpha train cfg=cfg/voc.yaml loss=alpha_ciou alpha=3
+  yolo-alpha train model=yolov5s-anchor.yaml loss=alpha_ciou   (the paper's anchor-based YOLOv5)
   yolo-alpha train resume=True model=runs/detect/train/weights/last.pt
   yolo-alpha val model=runs/detect/train/weights/best.pt
   yolo-alpha export model=runs/detect/train/weights/best.pt format=onnx

@@ -22,7 +22,7 @@ from yolo_alpha import checks
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.losses import LossSpec, resolve_loss
 from yolo_alpha.losses.balance import LOC_NORM_EQ7, NO_BALANCE, IoUBalance
-from yolo_alpha.losses.registry import CORE_KEYS, all_loss_params, loss_param_help, losses_taking
+from yolo_alpha.losses.registry import CORE_KEYS, all_loss_params, loss_param_help, losses_taking, takes_alpha
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,8 +34,8 @@ class Key:
         default: its value when not given (as in cfg/default.yaml; None = "the loss's own default").
         help: one line for ``yolo-alpha help``, cfg/default.yaml's comment and the README's table.
         group: ``loss`` (validated together by :func:`~yolo_alpha.losses.resolve_loss`), ``noise``, ``balance``,
-            ``anchor`` (the anchor-based YOLOv5 family's criterion; null = YOLOv5's value), or ``recorded`` (written
-            into a run's args by yolo-alpha, never set by the user).
+            ``anchor`` (the anchor-based YOLOv5 family's criterion; null = YOLOv5's value), ``schedule`` (the α
+            schedule), or ``recorded`` (written into a run's args by yolo-alpha, never set by the user).
         check: ``check(value) -> value`` for a key validated on its own; raises ConfigError naming the key.
         losses: the losses it applies to; empty = every loss.
         families: the model families it applies to (:data:`FAMILIES`); empty = every family.
@@ -171,6 +171,13 @@ KEYS: dict[str, Key] = {
             "balance",
             check=_loc_norm,
         ),
+        Key(
+            "alpha_warmup",
+            0,
+            "epochs over which α and α₂ rise linearly from 1 (the classic loss) to their values; 0 = off",
+            "schedule",
+            check=lambda v: checks.number("alpha_warmup", v, low=0, integer=True, hint="a number of epochs"),
+        ),
         *_anchor_keys(),
         Key("noise_mean_iou", None, "measured mean IoU of the noisy training boxes with the clean ones", "recorded"),
         Key("wiou_mean", None, "Wise-IoU v3's running mean of 1 − IoU per detection branch, for resume", "recorded"),
@@ -228,6 +235,7 @@ class Settings:
     balance: IoUBalance = NO_BALANCE
     noise: NoiseSettings = NO_NOISE
     anchor: AnchorSettings | None = None  # None: a task-aligned model, which has no such keys
+    alpha_warmup: int = 0  # epochs of the α schedule (losses.schedule); 0 = α from the first epoch
 
     def flat(self) -> dict[str, Any]:
         """Return every user key with its resolved value (alpha and the loss's own keys filled in)."""
@@ -237,7 +245,8 @@ class Settings:
             "iou_loc_norm": self.balance.loc_norm,
         }
         anchor = dataclasses.asdict(self.anchor) if self.anchor else dict.fromkeys(ANCHOR_DEFAULTS)
-        return {**self.loss.as_dict(), "noise_eta": self.noise.eta, "noise_seed": self.noise.seed, **balance, **anchor}
+        noise = {"noise_eta": self.noise.eta, "noise_seed": self.noise.seed}
+        return {**self.loss.as_dict(), **noise, **balance, "alpha_warmup": self.alpha_warmup, **anchor}
 
 
 def from_flat(flat: Mapping[str, Any], family: str | None = None) -> Settings:
@@ -261,6 +270,11 @@ def from_flat(flat: Mapping[str, Any], family: str | None = None) -> Settings:
                     f"{name} applies only to {FAMILIES[KEYS[name].families[0]]}; "
                     f"model={model} is {FAMILIES[family].split(':')[0]}"
                 )
+    if checked["alpha_warmup"] and not takes_alpha(loss.loss):
+        raise ConfigError(
+            f"alpha_warmup={checked['alpha_warmup']} schedules α, but loss={loss.loss!r} is fixed at α = 1: use an "
+            "alpha_* loss"
+        )
     given = {name: checked[name] for name in ANCHOR_DEFAULTS if checked[name] is not None}
     anchor = AnchorSettings(**given) if family == ANCHOR_FAMILY or (family is None and given) else None
     return Settings(
@@ -268,6 +282,7 @@ def from_flat(flat: Mapping[str, Any], family: str | None = None) -> Settings:
         balance=IoUBalance(checked["iou_cls_eta"], checked["iou_loc_lambda"], checked["iou_loc_norm"]),
         noise=NoiseSettings(checked["noise_eta"], checked["noise_seed"]),
         anchor=anchor,
+        alpha_warmup=checked["alpha_warmup"],
     )
 
 

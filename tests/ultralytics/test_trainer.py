@@ -181,3 +181,24 @@ def test_noisy_training_reads_the_noisy_view_records_it_and_leaves_labels_alone(
     clean_boxes = [line.split()[1:] for line in before[clean_file].decode().splitlines()]
     assert noisy_boxes != clean_boxes and len(noisy_boxes) == len(clean_boxes)
     np.testing.assert_allclose(label["bboxes"], np.array(noisy_boxes, dtype=float), atol=1e-6)
+
+
+def test_alpha_warmup_trains_the_scheduled_power_each_epoch_and_resumes_it(tiny_train):
+    seen = []
+
+    def record(trainer):  # runs after the trainer's schedule callback: the powers this epoch trains with
+        for model in (unwrap_model(trainer.model), trainer.ema.ema):
+            seen.append((trainer.epoch, [b.bbox_loss.spec.alpha for b in detection_branches(model.criterion)]))
+
+    tiny_train.pop("model")
+    model = YOLO("yolov8n.yaml")
+    model.add_callback("on_train_epoch_start", record)
+    last = train_one_epoch_then_stop(
+        model, trainer=AlphaDetectionTrainer, **{**tiny_train, "epochs": 3}, loss="alpha_iou", alpha=3, alpha_warmup=2
+    )
+    assert seen == [(0, [1.0]), (0, [1.0])]  # epoch 0: the classic loss, on the model and on the EMA
+    resumed = YOLO(str(last))
+    resumed.add_callback("on_train_epoch_start", record)
+    resumed.train(trainer=AlphaDetectionTrainer, resume=True)
+    assert seen[2:] == [(1, [2.0]), (1, [2.0]), (2, [3.0]), (2, [3.0])]  # 1 + 2·1/2, then α from epoch 2 on
+    assert resumed.trainer.settings.alpha_warmup == 2

@@ -240,6 +240,18 @@ def install_criterion(model: torch.nn.Module, spec: LossSpec, balance: IoUBalanc
     return model.criterion
 
 
+def set_box_spec(criterion: Any, spec: LossSpec) -> None:
+    """Make every detection branch's box term of ``criterion`` compute ``spec`` from now on (its state is kept).
+
+    For a schedule of the loss's powers (``alpha_warmup``); the spec must be of the same loss as the installed one.
+    """
+    for branch in detection_branches(criterion):
+        box_term = branch.bbox_loss
+        if not isinstance(box_term, BoxTermState) or box_term.spec.loss != spec.loss:
+            raise RuntimeError(f"set_box_spec: the criterion's box term is not ours for loss={spec.loss!r}")
+        box_term.spec = spec
+
+
 def loss_state(criterion: Any) -> dict[str, list[float]]:
     """Return the loss state of every detection branch as recorded args: ``{"wiou_mean": [m1, m2]}``; {} if none."""
     losses = [branch.bbox_loss for branch in detection_branches(criterion)]

@@ -16,11 +16,12 @@ from typing import Any
 import torch
 from ultralytics.cfg import cfg2dict
 from ultralytics.models.yolo.detect import DetectionTrainer
-from ultralytics.utils import DEFAULT_CFG, RANK, YAML, IterableSimpleNamespace
+from ultralytics.utils import DEFAULT_CFG, LOGGER, RANK, YAML, IterableSimpleNamespace
 from ultralytics.utils.torch_utils import unwrap_model
 
 from yolo_alpha.data.synthetic import is_synthetic, synthetic_dataset
 from yolo_alpha.errors import ConfigError
+from yolo_alpha.losses.schedule import spec_at_epoch
 from yolo_alpha.settings import ANCHOR_FAMILY, KEYS, THREADS_ENV, AnchorSettings, Settings, defaults, from_flat
 from yolo_alpha.ultralytics.anchor_loss import LOSS_NAMES as ANCHOR_LOSS_NAMES
 from yolo_alpha.ultralytics.anchor_loss import AnchorComputeLoss
@@ -32,6 +33,7 @@ from yolo_alpha.ultralytics.criterion import (
     install_criterion,
     loss_state,
     restore_loss_state,
+    set_box_spec,
     share_loss_state,
 )
 from yolo_alpha.ultralytics.families import YOLOV5_BOX_GAIN, model_family
@@ -74,6 +76,8 @@ class AlphaDetectionTrainer(DetectionTrainer):
         # Our keys join the base cfg so that Ultralytics' key check accepts them; the DDP worker passes
         # DEFAULT_CFG_DICT here, so they are added whatever `cfg` is.
         super().__init__(cfg={**defaults(), **cfg2dict(cfg)}, overrides=overrides, _callbacks=_callbacks)
+        # First in line, so that every other epoch-start callback already sees this epoch's α.
+        self.callbacks["on_train_epoch_start"].insert(0, apply_alpha_schedule)
         if self.device.type == "cpu":
             # Upstream keeps one core free for loader workers (cpu_count − 1 threads) yet trains on the CPU with
             # workers=0, so on a 2-core machine half the CPU idles; all cores (at most 8, as upstream) are faster.
@@ -160,6 +164,25 @@ class AlphaDetectionTrainer(DetectionTrainer):
             for f in (self.last, self.best):
                 if f.exists():
                     record_settings(f, ours)
+
+
+def apply_alpha_schedule(trainer: AlphaDetectionTrainer) -> None:
+    """Set the box term of the model's and the EMA's criterion to this epoch's α (``alpha_warmup``; no-op when 0).
+
+    Computed from the epoch alone, so a resumed run continues the schedule where it stopped.
+    """
+    warmup = trainer.settings.alpha_warmup
+    if not warmup:
+        return
+    spec = spec_at_epoch(trainer.settings.loss, trainer.epoch, warmup)
+    for model in (unwrap_model(trainer.model), trainer.ema.ema if trainer.ema else None):
+        criterion = getattr(model, "criterion", None)
+        if criterion is not None:
+            set_box_spec(criterion, spec)
+    if RANK in {-1, 0} and trainer.epoch <= warmup:
+        LOGGER.info(
+            f"alpha_warmup: epoch {trainer.epoch + 1} trains {spec.loss} with α = {spec.alpha:g}, α₂ = {spec.alpha2:g}"
+        )
 
 
 def cpu_threads() -> int:
