@@ -77,4 +77,3 @@ def bench_anchor_step(out: Measurements, batch_size: int, imgsz: int, repeats: i
         )
     )
     out.figures.append(Figure("anchor training step, α-CIoU / CIoU (via the criterion)", ratio))
-    out.figures.append(Figure("anchor step / yolov5nu stock step", versus_v5u))
