@@ -14,6 +14,8 @@ from yolo_alpha.charts.files import write_csv
 from yolo_alpha.evaluate.coco import COUNT_KEYS
 from yolo_alpha.evaluate.detector import AP_CONF, AP_NMS_IOU, COUNT_CONF, COUNT_NMS_IOU
 from yolo_alpha.report import figures
+from yolo_alpha.report.claims_section import claims_section
+from yolo_alpha.report.sweep_base import read_sweep_base
 from yolo_alpha.report.tables import (
     TABLE_METRICS,
     config_label,
@@ -45,7 +47,8 @@ def write_report(sweep_dir: str | Path) -> Path:
 
     Figures (each a PNG plus a CSV of the plotted numbers): ap_vs_iou, tp_counts (paper Fig. 2; skipped with a note
     when no row has counts), map_over_epochs, alpha_sensitivity (only
-    when the grid varies ``alpha``) and improvement_vs_noise (only when it varies ``noise_eta``).
+    when the grid varies ``alpha``) and improvement_vs_noise (only when it varies ``noise_eta``). Last, when the rows
+    allow any, the claims of the α-IoU paper (:mod:`~yolo_alpha.report.claims_section`; claims.csv always).
     """
     sweep_dir = Path(sweep_dir)
     rows = load_results(sweep_dir)
@@ -129,6 +132,8 @@ def write_report(sweep_dir: str | Path) -> Path:
             lambda metric, ax: figures.plot_improvement_vs_noise(improvements, metric, ax=ax),
             figures.improvement_vs_noise_data(improvements),
         )
+
+    lines += claims_section(out, rows, read_sweep_base(sweep_dir))
 
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")

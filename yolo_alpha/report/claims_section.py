@@ -1,0 +1,240 @@
+"""The report's "Claims of the α-IoU paper" section: :mod:`yolo_alpha.reproduce`'s ClaimRows as a table and claims.csv.
+
+The rows are the sweep's rows with the base's claim keys added (:mod:`~yolo_alpha.report.sweep_base`), the default
+model is the sweep's, and C6 reads each run's per-epoch mAP50-95 with the reader of the mAP-over-epochs figure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from yolo_alpha.charts.files import write_csv
+from yolo_alpha.evaluate.coco import COUNT_KEYS
+from yolo_alpha.report import figures
+from yolo_alpha.report.sweep_base import SweepBase, with_base_keys
+
+# Modules, not names: yolo_alpha.reproduce imports yolo_alpha.report.tables, so when it is imported first this module
+# runs while reproduce.claims is half-defined (pairing and stats are not): claims' names are looked up at call time.
+from yolo_alpha.reproduce import claims as paper
+from yolo_alpha.reproduce import pairing, stats
+
+TITLE = "## Claims of the α-IoU paper"
+REGIME_NAMES = {pairing.ANCHOR: "anchor-based YOLOv5", pairing.TASK_ALIGNED: "task-aligned"}
+CLAIMS_CSV_COLUMNS = (
+    "claim",
+    "regime",
+    "compared",
+    "config",
+    "metric",
+    "expected",
+    "paper",
+    "alpha_mean",
+    "alpha_std",
+    "baseline_mean",
+    "baseline_std",
+    "difference_mean",
+    "difference_std",
+    "ci_low",
+    "ci_high",
+    "confidence",
+    "relative",
+    "verdict",
+    "n_seeds",
+    "seeds",
+    "note",
+)
+TABLE_HEADER = (
+    "| Claim | Regime | Compared | Metric | Paper | Ours: α | Ours: baseline | Δ α − baseline [95 % CI] | Rela. change "
+    "| Verdict | Seeds |"
+)
+
+
+def how_to_read() -> str:
+    """Return the section's paragraph on how to read its table."""
+    points = f"{100 * stats.FLAT_TOLERANCE:.2f}"
+    return (
+        "**How to read.** Each row pairs an α-loss with its α = 1 form (C4: α values of one loss) trained with the "
+        "same seed and otherwise identical settings, and takes per seed the difference α − baseline of the row's "
+        "metric; Δ is their mean over the seeds with its 95 % Student-t interval, mean ± t*(n − 1) · s / √n. The "
+        "verdict is *reproduced* when the interval excludes 0 on the side the paper claims, *opposite* when it "
+        "excludes 0 on the other side, *inconclusive* when it contains 0; for a metric claimed to stay about flat "
+        f"(AP50), *reproduced* when the whole interval lies within ±{points} AP points, *opposite* when it lies "
+        "wholly outside. One seed has no interval, so it never gives a verdict. *Ours* is each side's mean ± std over "
+        "the seeds, AP in percent as in the table above (Δ in AP points), counts as counts; *rela. change* is "
+        "(α − baseline) / baseline of the means, the paper's rela. improv. The paper's figures are its YOLOv5s on "
+        "VOC and COCO after 300 epochs: compare directions, not sizes."
+    )
+
+
+def epoch_series(rows: list[dict]) -> dict[str, list[float]]:
+    """Return {run_dir: mAP50-95 per epoch} of the rows whose run has a usable results.csv (C6's input)."""
+    series = {}
+    for row in rows:
+        curve = figures.read_epoch_curve(row["run_dir"]) if row.get("run_dir") else None
+        if curve is not None:
+            series[str(row["run_dir"])] = [value for _, value in curve]
+    return series
+
+
+def claims_section(out: Path, rows: list[dict], base: SweepBase) -> list[str]:
+    """Return the lines of the claims section, [] when the rows allow no claim; writes ``out/claims.csv`` either way.
+
+    claims.csv has one row per ClaimRow (fractions, not percent) and its header even when empty. Rows that cannot be
+    paired (:class:`~yolo_alpha.reproduce.ClaimDataError`, e.g. a sweep still running) give the section with the
+    reason instead of the table.
+    """
+    claim_rows, series = with_base_keys(rows, base.keys), epoch_series(rows) or None
+    try:
+        found = paper.all_claims(claim_rows, series, default_model=base.model)
+        missing = paper.missing_claims(claim_rows, series, default_model=base.model, claims=found)
+    except pairing.ClaimDataError as e:
+        write_csv(out / "claims.csv", [], columns=CLAIMS_CSV_COLUMNS)
+        return [TITLE, "", f"No claim evaluated, the runs cannot be paired by seed: {e}.", ""]
+    write_csv(out / "claims.csv", [claim_csv_row(c) for c in found], columns=CLAIMS_CSV_COLUMNS)
+    if not found:
+        return []
+    lines = [TITLE, "", model_note(rows, base), "", how_to_read(), "", *_seed_note(found)]
+    lines += [TABLE_HEADER, "|---|---|---|---|---|---:|---:|---:|---:|---|---:|"]
+    lines += [_table_line(c) for c in found]
+    lines.append("")
+    notes = [f"- {c.claim}, {_regime(c.regime)}, {_compared(c)}, {c.metric}: {c.note}" for c in found if c.note]
+    lines += ["Notes:", "", *notes, ""] if notes else []
+    lines += _missing_lines(missing)
+    lines += ["Data: [claims.csv](claims.csv) (one row per row above; fractions, not percent; counts as counts).", ""]
+    return lines
+
+
+def model_note(rows: list[dict], base: SweepBase) -> str:
+    """Return the sentence saying which model, hence which regime, the runs trained (the grid's or the base's)."""
+    regime = _regime(pairing.regime_of({}, base.model))
+    default, origin = f"`{base.model}` ({regime})", f"from {base.origin}"
+    with_model = sum("model" in row["params"] for row in rows)
+    if with_model == len(rows):
+        return "Model: the grid's `model` of each run (`*-anchor.yaml`: anchor-based YOLOv5, else task-aligned)."
+    if with_model:
+        return f"Model: the grid's `model` where a run has one, else {default}, {origin}."
+    return f"Model: {default} for every run, {origin}."
+
+
+def claim_csv_row(c) -> dict:
+    """Return ClaimRow `c` flattened for claims.csv: values as computed (fractions, counts), seeds as "0, 1, 2"."""
+    d = c.difference
+    return {
+        "claim": c.claim,
+        "regime": c.regime,
+        "compared": c.compared,
+        "config": c.config,
+        "metric": c.metric,
+        "expected": c.expected,
+        "paper": c.paper,
+        "alpha_mean": c.alpha_mean,
+        "alpha_std": c.alpha_std,
+        "baseline_mean": c.baseline_mean,
+        "baseline_std": c.baseline_std,
+        "difference_mean": d.mean,
+        "difference_std": d.std,
+        "ci_low": d.low,
+        "ci_high": d.high,
+        "confidence": d.confidence,
+        "relative": c.relative,
+        "verdict": c.verdict,
+        "n_seeds": d.n,
+        "seeds": pairing.seeds_text(c.seeds),
+        "note": c.note,
+    }
+
+
+def metric_unit(metric: str) -> tuple[float, str, int]:
+    """Return (scale, unit, decimals) for showing values of `metric`: AP-like values in percent, counts as counts.
+
+    ClaimRow values are fractions (AP, mAP, their slopes and changes), counts (TP50 …), or C3's slope of a relative
+    gain per unit η, shown as the paper shows it (+0.51 per unit η).
+    """
+    if metric in COUNT_KEYS:
+        return 1.0, "count", 1
+    if "relative gain" in metric:
+        return 1.0, "fraction per unit η", 2
+    if metric.startswith("slope of AP"):
+        return 100.0, "% per unit IoU", 2
+    if "AP" in metric:
+        return 100.0, "%", 2
+    return 1.0, "", 3
+
+
+def _table_line(c) -> str:
+    scale, unit, places = metric_unit(c.metric)
+    d = c.difference
+    delta = _signed(scale * d.mean, places)
+    if d.low is None or d.high is None:
+        delta += " (no interval)"
+    else:
+        delta += f" [{_signed(scale * d.low, places)}, {_signed(scale * d.high, places)}]"
+    cells = [
+        c.claim,
+        _regime(c.regime),
+        _compared(c),
+        f"{c.metric} ({unit})" if unit else c.metric,
+        c.paper,
+        _mean_std(c.alpha_mean, c.alpha_std, scale, places),
+        _mean_std(c.baseline_mean, c.baseline_std, scale, places),
+        delta,
+        "–" if c.relative is None else _signed(100 * c.relative, 2) + "%",
+        c.verdict if d.n > 1 else "no verdict (1 seed)",
+        str(d.n),
+    ]
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def _seed_note(found: list) -> list[str]:
+    fewest = min(c.difference.n for c in found)
+    if max(c.difference.n for c in found) < 2:
+        return [
+            "**One seed per configuration: no verdicts.** A verdict needs the spread of the per-seed differences, "
+            "which one seed does not have: give the grid a `seed:` list of 3 seeds or more (e.g. `seed: [0, 1, 2]`) "
+            "and run the sweep into a new folder.",
+            "",
+        ]
+    if fewest < 3:
+        wide = stats.t_critical(1)
+        return [
+            f"Note: rows with 1 seed give no verdict and rows with 2 an interval ±{wide:.2f} standard errors wide "
+            "(t* at 1 degree of freedom); a `seed:` list of 3 seeds or more in the grid is needed for useful verdicts.",
+            "",
+        ]
+    return []
+
+
+def _missing_lines(missing: list) -> list[str]:
+    """Return the list of claims not tested, one line per regime and reason (claims with the same reason grouped)."""
+    if not missing:
+        return []
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for m in sorted(missing, key=lambda m: (pairing.REGIMES.index(m.regime), paper.CLAIM_IDS.index(m.claim))):
+        grouped.setdefault((m.regime, m.reason), []).append(m.claim)
+    lines = [f"- {', '.join(ids)} ({_regime(regime)}): {reason}" for (regime, reason), ids in grouped.items()]
+    return ["Not tested:", "", *lines, ""]
+
+
+def _regime(regime: str) -> str:
+    return REGIME_NAMES.get(regime, regime)
+
+
+def _compared(c) -> str:
+    return f"{c.compared} at {c.config}" if c.context else c.compared
+
+
+def _mean_std(mean: float | None, std: float | None, scale: float, places: int) -> str:
+    if mean is None:
+        return "–"
+    text = _plain(scale * mean, places)
+    return text if std is None else f"{text} ± {_plain(scale * std, places)}"
+
+
+def _plain(value: float, places: int) -> str:
+    text = f"{value:.{places}f}"
+    return f"{0:.{places}f}" if float(text) == 0 else text  # never "-0.00"
+
+
+def _signed(value: float, places: int) -> str:
+    text = f"{value:+.{places}f}"
+    return f"{0:+.{places}f}" if float(text) == 0 else text
