@@ -114,7 +114,7 @@ def check_evaluation_keys(weights: str, data: str, thresholds: dict[str, float],
         raise run.ConfigError(f"weights={weights}: no such trained weights file (.pt)")
     run.check_settings({**val_keys, "data": str(data)}, "val")  # Ultralytics' key and value checks, naming the key
     data = str(synthetic_dataset()) if is_synthetic(data) else str(data)  # generated once, then cached
-    run.check_local_files({**val_keys, "model": str(weights), "data": data}, key="weights")
+    run.check_local_files({**val_keys, "model": str(weights), "data": data}, "val", key="weights")
     return data
 
 

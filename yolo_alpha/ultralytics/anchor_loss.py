@@ -46,16 +46,18 @@ from yolo_alpha.losses.balance import (
     normalised_iou_weights,
     regressed_iou,
 )
+from yolo_alpha.settings import ANCHOR_DEFAULTS, OBJ_TARGETS
 from yolo_alpha.ultralytics.criterion import BoxTermState
 
-YOLOV5_HYP = {"box": 0.05, "cls": 0.5, "obj": 1.0, "anchor_t": 4.0, "imgsz": 640}
+YOLOV5_HYP = {
+    "box": 0.05,
+    "cls": 0.5,
+    "obj": ANCHOR_DEFAULTS["obj"],
+    "anchor_t": ANCHOR_DEFAULTS["anchor_t"],
+    "imgsz": 640,
+}
 """YOLOv5's hyp (hyp.scratch-low.yaml, as the α-IoU authors trained) for a key ``model.args`` does not give."""
 
-OBJ_TARGETS = {
-    "quality": "1 − box loss of the positive (before IoU-balanced weights), detached: CIoU for loss=ciou, as YOLOv5",
-    "iou": "plain IoU of the positive's box, detached",
-}
-"""Choices of ``obj_target``, the objectness target written at each positive's cell."""
 
 LOSS_NAMES = ("box_loss", "obj_loss", "cls_loss")
 """Names of the three loss items, in YOLOv5's order."""
@@ -157,7 +159,9 @@ class AnchorComputeLoss:
         model: the anchor-based detection model (or a stand-in with those attributes).
         spec: the box loss; None is CIoU, YOLOv5's own.
         balance: the IoU-balanced keys (eq. 4 on the class BCE, eq. 6/7 on the box term).
-        obj_target: ``"quality"`` or ``"iou"`` (:data:`OBJ_TARGETS`).
+        obj_target: ``"quality"`` (1 − the positive's box loss before IoU-balanced weights, detached: CIoU for
+            loss=ciou, as YOLOv5) or
+            ``"iou"`` (its plain IoU, detached); :data:`yolo_alpha.settings.OBJ_TARGETS`.
 
     Raises:
         ConfigError: for an unknown ``obj_target``, ``iou_cls_eta`` > 0 on a one-class model (YOLOv5 has no class

@@ -13,10 +13,11 @@ from torch import nn
 
 from yolo_alpha.errors import YoloAlphaError
 from yolo_alpha.settings import ANCHOR_FAMILY, TASK_ALIGNED_FAMILY
+from yolo_alpha.ultralytics.anchor_loss import YOLOV5_HYP
 from yolo_alpha.ultralytics.anchor_model import AnchorDetectionModel, is_anchor_yaml
 from yolo_alpha.ultralytics.checkpoints import read_checkpoint
 
-YOLOV5_BOX_GAIN = 0.05
+YOLOV5_BOX_GAIN = YOLOV5_HYP["box"]
 """YOLOv5's ``box`` gain (hyp.scratch-low.yaml and the α-IoU authors' hyp); Ultralytics' default 7.5 is for its loss."""
 
 
