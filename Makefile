@@ -1,4 +1,4 @@
-# Two entry points for a fresh machine: `make demo` (set up, then train on the embedded data set) and `make test`.
+# Two entry points for a fresh machine: `make demo` (set up, then train one cell of the committed CPU study) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/yolo-alpha train
+	$(BIN)/yolo-alpha demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

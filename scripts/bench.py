@@ -13,7 +13,9 @@
 3. The training data set (Ultralytics' loader and augmentations), noisy boxes (``noise_eta=0.2``) vs clean, as a
    speed ratio. Goal: ≥ 0.98.
 4. A sweep of N tiny trainings on K process workers: efficiency N·t₁/(K·T), t₁ one run alone. Goal: ≥ 0.9.
-5. On a machine with CUDA, figure 1 on the GPU as well.
+5. The CPU reproduction suite's wall time, from the committed study's rows (no training). Goal: ≤ 4 h.
+   ``--suite-only`` refreshes just that section and its goal row in an existing report.
+6. On a machine with CUDA, figure 1 on the GPU as well.
 
 Candidates are interleaved within each repeat and the median is reported, so a busy shared machine slows all of
 them alike. A section whose feature is missing or fails says "not measured: <why>" and the others still run.
@@ -39,6 +41,7 @@ from benchmarks.anchor_step import bench_anchor_step
 from benchmarks.common import Measurements, machine_lines
 from benchmarks.loader import bench_loader
 from benchmarks.loss_kernel import bench_loss
+from benchmarks.suite_time import bench_suite_time
 from benchmarks.sweep import bench_sweep
 from benchmarks.training_step import bench_training_step
 
@@ -47,6 +50,7 @@ from yolo_alpha.losses.fused import set_compile
 ROOT = Path(__file__).resolve().parents[1]
 THREADS = torch.get_num_threads()  # before any section: choosing Ultralytics' CPU device or a trainer changes it
 STATUS_MET, STATUS_NOT_MET = "MET", "NOT MET"
+STUDY = ROOT / "docs" / "reproduction" / "cpu"  # the committed CPU study, whose rows time the suite
 
 # Each section's goals: (the figure's name when it is not measured, the bound), in the order its figures come.
 LOSS_GOALS = [("α-CIoU fwd+bwd: ultralytics / fused", "≥ 5"), ("α-CIoU fwd+bwd: fused / memory bound", "≤ 3")]
@@ -54,6 +58,7 @@ STEP_GOALS = [("training step, every option / stock", "≤ 1.02")]
 ANCHOR_GOALS = [("anchor training step, α-CIoU / CIoU", "≤ 1.02")]
 LOADER_GOALS = [("loader speed, noisy / clean", "≥ 0.98")]
 SWEEP_GOALS = [("sweep efficiency, N runs on K workers", "≥ 0.9")]
+SUITE_GOALS = [("CPU suite wall time / 4 h", "≤ 1")]
 
 
 def meets(ratio: float, bound: str) -> bool:
@@ -137,12 +142,41 @@ def render(report: Report, quick: bool, command: str) -> str:
     return "\n".join(header) + "\n".join(report.sections)
 
 
+SUITE_TITLE = "### CPU reproduction suite"
+
+
+def splice_suite(existing: str, report: Report) -> str:
+    """Return the benchmarks file `existing` with its suite section and goal row replaced by `report`'s (or added)."""
+    section = next(s for s in report.sections if s.startswith(SUITE_TITLE))
+    goal = report.goals[0]
+    measured = "—" if goal.ratio is None else f"{goal.ratio:.3f}"
+    row = f"| {goal.figure} | {measured} | {goal.goal} | {goal.status()} |"
+    lines = [line for line in existing.split("\n") if not line.startswith(f"| {goal.figure} |")]
+    goals_end = max(i for i, line in enumerate(lines) if line.startswith("| ") and i < lines.index("## Measurements"))
+    text = "\n".join([*lines[: goals_end + 1], row, *lines[goals_end + 1 :]])
+    start = text.find(SUITE_TITLE)
+    if start < 0:
+        cuda = text.find("### CUDA")
+        return text[:cuda] + section + "\n" + text[cuda:] if cuda >= 0 else text.rstrip("\n") + "\n\n" + section
+    end = text.find("\n### ", start + 1)
+    return text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, no compiling, no sweep: a smoke run")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--repeats", type=int, default=None, help="interleaved repeats (default 15, 3 with --quick)")
+    parser.add_argument(
+        "--suite-only", action="store_true", help="only the CPU suite's time (from its rows), spliced into --out"
+    )
     args = parser.parse_args(argv)
+    if args.suite_only:  # reads rows, trains nothing: refresh that section while the other figures stay
+        report = Report()
+        guarded(report, "CPU reproduction suite", SUITE_GOALS, lambda out: bench_suite_time(out, STUDY))
+        args.out.write_text(splice_suite(args.out.read_text(encoding="utf-8"), report), encoding="utf-8")
+        print(args.out.read_text(encoding="utf-8"))
+        return
     quick = args.quick
     repeats = args.repeats or (3 if quick else 15)
     compiled = not quick
@@ -170,6 +204,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             sweeps = Path(tmp) / "sweeps"
             guarded(report, "Sweep efficiency", SWEEP_GOALS, lambda out: bench_sweep(out, tiny, 4, 2, sweeps))
+        guarded(report, "CPU reproduction suite", SUITE_GOALS, lambda out: bench_suite_time(out, STUDY))
         if torch.cuda.is_available():
             cuda_goals = [(f"{goal} (cuda)", bound) for goal, bound in LOSS_GOALS]
             n_cuda = (n_large, n_small) if quick else (10_000_000, [1_000, 10_000, 100_000, 1_000_000])

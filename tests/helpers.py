@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
+import torch
 
 # Python source that makes `import yolo_alpha` fail, as on a machine with only stock Ultralytics (a subprocess's
 # first lines: it must run before anything imports yolo_alpha).
@@ -32,3 +35,24 @@ def train_one_epoch_then_stop(model, **train_keys) -> Path:
     with pytest.raises(Interrupted):
         model.train(**train_keys)
     return Path(train_keys["project"]) / train_keys.get("name", "train") / "weights" / "last.pt"
+
+
+class FakeTrain:
+    """Stands in for yolo_alpha.run.train: writes a run folder with a resumable last.pt, records each call."""
+
+    def __init__(self, fail_on: str | None = None):
+        self.calls: list[dict] = []
+        self.fail_on = fail_on
+
+    def __call__(self, **kw):
+        self.calls.append(kw)
+        run_dir = Path(kw["model"]).parents[1] if kw.get("resume") else Path(kw["project"]) / kw["name"]
+        if run_dir.name == self.fail_on:
+            raise RuntimeError("training diverged")
+        (run_dir / "weights").mkdir(parents=True, exist_ok=True)
+        torch.save({"epoch": 0, "train_args": {"epochs": 2}}, run_dir / "weights" / "last.pt")
+        ap = np.full((2, 10), 0.5)
+        metrics = SimpleNamespace(box=SimpleNamespace(all_ap=ap))
+        validator = SimpleNamespace(metrics=metrics)
+        trainer = SimpleNamespace(validator=validator, save_dir=run_dir, args=SimpleNamespace(), epoch=1)
+        return SimpleNamespace(trainer=trainer)

@@ -14,7 +14,14 @@ import ultralytics
 
 PACKAGE = Path(__file__).resolve().parents[1] / "yolo_alpha"
 ADAPTER = "yolo_alpha.ultralytics"
-EXPERIMENTS = ("yolo_alpha.sweep", "yolo_alpha.report", "yolo_alpha.plot", "yolo_alpha.charts", "yolo_alpha.reproduce")
+EXPERIMENTS = (
+    "yolo_alpha.sweep",
+    "yolo_alpha.report",
+    "yolo_alpha.plot",
+    "yolo_alpha.charts",
+    "yolo_alpha.reproduce",
+    "yolo_alpha.suites",
+)
 MAX_LINES = 400
 
 

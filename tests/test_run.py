@@ -45,6 +45,17 @@ def test_a_text_file_named_pt_is_not_weights(workdir, capsys):
     assert "not Ultralytics weights" in refused(["val", "model=other.pt"], capsys)
 
 
+def test_weights_ultralytics_would_read_under_another_name_are_refused(workdir, capsys):
+    folder = workdir / "model-yolov5nu.yaml" / "weights"
+    folder.mkdir(parents=True)
+    torch.save(FINISHED, folder / "best.pt")
+    err = refused(["val", f"model={folder / 'best.pt'}"], capsys)
+    assert "Ultralytics reads this path as" in err and "model-yolov5n.yaml" in err and "u_yaml" in err
+    err = refused(["train", "model=yolov8n.yaml", f"pretrained={folder / 'best.pt'}"], capsys)
+    assert err.startswith("yolo-alpha: error: pretrained=")
+    assert "pretrained=nope.pt: no such weights file" in refused(["train", "pretrained=nope.pt"], capsys)
+
+
 def test_an_unknown_export_format_is_refused_with_the_valid_ones(workdir, capsys, tmp_path_factory):
     from ultralytics import YOLO
 

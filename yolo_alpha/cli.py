@@ -20,7 +20,12 @@ Verbs:
              [key=value ... applied to every cell] [dry_run=True lists the cells] (rerun the same command to resume)
              [backend=local|process|ray] [workers=N cells at once] [devices=0,1 one GPU per process worker]
              [address=auto Ray cluster] [gpus_per_run=1 Ray GPUs per run] [retries=1 more tries of a failed cell]
+  demo     train α-CIoU as one cell of the committed CPU study (about 2 min on 2 cores) and print its AP table
+             beside the study's CIoU and α-CIoU: yolo-alpha demo [study=docs/reproduction/cpu] [key=value ...]
   report   write tables and figures of a sweep folder: yolo-alpha report runs/sweeps/demo
+  reproduce  test the α-IoU paper's claims C1-C7 in both regimes, 3 seeds, into one resumable folder and report:
+             yolo-alpha reproduce suite=cpu|voc|coco [project=runs/reproduce] [dry_run=True lists the trainings]
+             [backend=… workers=… as sweep] [key=value ... applied to every training]  (rerun to resume)
   plot     draw a figure of the papers (PNG + CSV of its numbers, never overwriting; out=runs/plots):
              yolo-alpha plot reweighting|landscape|correlation|iou-hist [key=value ...]  (`yolo-alpha help plot`)
   data     convert a local data set to the YOLO layout (never touching the source):
@@ -41,7 +46,7 @@ yolo-alpha's keys (defaults in cfg/default.yaml; every Ultralytics train key is 
   data=synthetic      the embedded synthetic set (default), or any Ultralytics data YAML (VOC.yaml, coco.yaml, ...)
 """
 
-VERBS = ("train", "val", "predict", "export", "sweep", "report", "data", "plot")
+VERBS = ("train", "val", "predict", "export", "demo", "sweep", "reproduce", "report", "data", "plot")
 HELP_TOPICS = ("losses", "plot")
 HELP_FLAGS = ("help", "-h", "--help")
 
@@ -146,6 +151,22 @@ def run_sweep_verb(settings: dict[str, Any]) -> str:
     return str(run_sweep(load_sweep(sweep_file, settings), dry_run=dry_run, options=options))
 
 
+def run_reproduce_verb(settings: dict[str, Any]) -> str:
+    """Return the report of the suite named by suite=, after training what it lacks (or listing it: dry_run)."""
+    from yolo_alpha import checks
+    from yolo_alpha.errors import ConfigError
+    from yolo_alpha.suites.definitions import SUITES
+    from yolo_alpha.suites.runner import reproduce
+    from yolo_alpha.sweep.backends import split_sweep_options
+
+    if "suite" not in settings:
+        raise ConfigError(f"reproduce needs suite={'|'.join(SUITES)}, e.g. yolo-alpha reproduce suite=cpu")
+    suite, dry_run = settings.pop("suite"), checks.boolean("dry_run", settings.pop("dry_run", False))
+    project = settings.pop("project", None)
+    options, settings = split_sweep_options(settings)
+    return str(reproduce(suite, project=project, overrides=settings, dry_run=dry_run, options=options))
+
+
 def print_help(topic: list[str]) -> int:
     """Print the help of ``topic`` ([] = general, ["losses"], ["plot"]); return the exit code (2: no such topic)."""
     if not topic:
@@ -192,6 +213,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if verb == "sweep":
             print(run_sweep_verb(parse_key_values(argv[1:])))
+            return 0
+        if verb == "reproduce":
+            print(run_reproduce_verb(parse_key_values(argv[1:])))
+            return 0
+        if verb == "demo":
+            from yolo_alpha.suites.demo import DEFAULT_STUDY, demo
+
+            settings = parse_key_values(argv[1:])
+            run_dir, lines = demo(settings.pop("study", DEFAULT_STUDY), settings)
+            print(f"\nAP by IoU threshold (%), pycocotools on the embedded val set; this run: {run_dir}")
+            print("\n".join(lines))
             return 0
         if verb == "plot":
             from yolo_alpha.plot import PLOTS, make_plot

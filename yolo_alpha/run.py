@@ -61,12 +61,12 @@ def check_local_files(
     refused before the run starts too.
     """
     model, data = settings.get("model"), settings.get("data")
-    info = None
-    if isinstance(model, str) and model.endswith(".pt"):
-        if Path(model).exists():
-            info = checkpoint_info(model, key)
-        elif not ultralytics_cfg.is_official_weights(model):  # official weights download when online
-            raise ConfigError(f"{key}={model}: no such weights file")
+    info = _check_weights(model, key)
+    if mode == "train" and not settings.get("resume"):
+        pretrained = settings.get("pretrained")
+        # A path (not True/False): its layers of matching shape start the model; upstream downloads a missing one.
+        if isinstance(pretrained, (str, Path)) and not isinstance(pretrained, bool):
+            _check_weights(str(pretrained), "pretrained", required=True)
     if not is_synthetic(data) and not settings.get("resume"):
         dataset = ultralytics_cfg.check_dataset(str(data))  # downloads VOC/COCO when missing and online, as upstream
         if mode == "train":
@@ -74,6 +74,20 @@ def check_local_files(
             if noise.eta > 0:
                 noisy_train_data(dataset, noise.eta, noise.seed, single_cls=bool(settings.get("single_cls")))
     return info
+
+
+def _check_weights(path: Any, key: str, required: bool = False) -> CheckpointInfo | None:
+    """Return the CheckpointInfo of weights `path` (None if it is no .pt); ConfigError if missing or unreadable."""
+    if not (isinstance(path, str) and path.endswith(".pt")):
+        if required:
+            raise ConfigError(f"{key}={path}: not a weights file (.pt); give True, False or the path of a .pt")
+        return None
+    if Path(path).exists():
+        ultralytics_cfg.check_weights_path(path, key)
+        return checkpoint_info(path, key)
+    if required or not ultralytics_cfg.is_official_weights(path):  # official model weights download when online
+        raise ConfigError(f"{key}={path}: no such weights file")
+    return None
 
 
 def prepare(settings: dict[str, Any], mode: str) -> str:

@@ -35,7 +35,7 @@ class Key:
         help: one line for ``yolo-alpha help``, cfg/default.yaml's comment and the README's table.
         group: ``loss`` (validated together by :func:`~yolo_alpha.losses.resolve_loss`), ``noise``, ``balance``,
             ``anchor`` (the anchor-based YOLOv5 family's criterion; null = YOLOv5's value), ``schedule`` (the α
-            schedule), or ``recorded`` (written into a run's args by yolo-alpha, never set by the user).
+            schedule), ``diagnostics``, or ``recorded`` (written into a run's args by yolo-alpha, never by the user).
         check: ``check(value) -> value`` for a key validated on its own; raises ConfigError naming the key.
         losses: the losses it applies to; empty = every loss.
         families: the model families it applies to (:data:`FAMILIES`); empty = every family.
@@ -178,6 +178,13 @@ KEYS: dict[str, Key] = {
             "schedule",
             check=lambda v: checks.number("alpha_warmup", v, low=0, integer=True, hint="a number of epochs"),
         ),
+        Key(
+            "diagnostics",
+            False,
+            "True: write <run>/diagnostics.csv, per epoch the positives and each IoU bin's share of the box gradient",
+            "diagnostics",
+            check=lambda v: checks.boolean("diagnostics", v),
+        ),
         *_anchor_keys(),
         Key("noise_mean_iou", None, "measured mean IoU of the noisy training boxes with the clean ones", "recorded"),
         Key("wiou_mean", None, "Wise-IoU v3's running mean of 1 − IoU per detection branch, for resume", "recorded"),
@@ -236,6 +243,7 @@ class Settings:
     noise: NoiseSettings = NO_NOISE
     anchor: AnchorSettings | None = None  # None: a task-aligned model, which has no such keys
     alpha_warmup: int = 0  # epochs of the α schedule (losses.schedule); 0 = α from the first epoch
+    diagnostics: bool = False  # record the box term's positives and gradient shares per epoch
 
     def flat(self) -> dict[str, Any]:
         """Return every user key with its resolved value (alpha and the loss's own keys filled in)."""
@@ -246,7 +254,8 @@ class Settings:
         }
         anchor = dataclasses.asdict(self.anchor) if self.anchor else dict.fromkeys(ANCHOR_DEFAULTS)
         noise = {"noise_eta": self.noise.eta, "noise_seed": self.noise.seed}
-        return {**self.loss.as_dict(), **noise, **balance, "alpha_warmup": self.alpha_warmup, **anchor}
+        schedule = {"alpha_warmup": self.alpha_warmup, "diagnostics": self.diagnostics}
+        return {**self.loss.as_dict(), **noise, **balance, **schedule, **anchor}
 
 
 def from_flat(flat: Mapping[str, Any], family: str | None = None) -> Settings:
@@ -283,6 +292,7 @@ def from_flat(flat: Mapping[str, Any], family: str | None = None) -> Settings:
         noise=NoiseSettings(checked["noise_eta"], checked["noise_seed"]),
         anchor=anchor,
         alpha_warmup=checked["alpha_warmup"],
+        diagnostics=checked["diagnostics"],
     )
 
 

@@ -15,6 +15,7 @@ GOALS = (
     "training step, every option / stock",
     "loader speed, noisy / clean",
     "sweep efficiency",
+    "CPU suite wall time / 4 h",
 )
 
 
@@ -44,3 +45,24 @@ def test_quick_benchmark_writes_the_report(tmp_path):
             assert re.search(r"\| \d+\.\d{3} \|", row), row
     assert "not measured: skipped by --quick" in report  # the sweep trains: never in a smoke run
     assert "| yolo-alpha fused |" in report and "| memory bound (pred + target) |" in report
+
+
+def test_suite_only_replaces_that_section_and_row_and_keeps_the_rest(tmp_path):
+    out = tmp_path / "benchmarks.md"
+    before = [
+        "# Benchmarks", "", "## Goals", "", "| figure | measured | goal | status |", "|---|---:|---:|---|",
+        "| loader speed, noisy / clean | 1.000 | ≥ 0.98 | MET |",
+        "| CPU suite wall time / 4 h | 9.000 | ≤ 1 | NOT MET |",
+        "", "## Measurements", "", "### Noisy loader", "", "kept", "### CPU reproduction suite", "", "old figures",
+        "### CUDA", "", "kept too", "",
+    ]  # fmt: skip
+    out.write_text("\n".join(before))
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--suite-only", "--out", str(out)],
+        check=True, cwd=tmp_path, capture_output=True, timeout=120,
+    )  # fmt: skip
+    after = out.read_text(encoding="utf-8")
+    assert "old figures" not in after and "9.000" not in after
+    assert after.count("| CPU suite wall time / 4 h |") == 1 and after.count("### CPU reproduction suite") == 1
+    assert "kept" in after and "kept too" in after and "| loader speed, noisy / clean | 1.000 |" in after
+    assert after.index("### Noisy loader") < after.index("### CPU reproduction suite") < after.index("### CUDA")

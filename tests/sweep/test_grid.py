@@ -83,6 +83,14 @@ def test_name_defaults_to_the_file_name(tmp_path):
         ({"name": "s", "grid": {"loss": ["ciou", "no_such_loss"]}}, "cell loss-no_such_loss"),
         ({"name": "s", "grid": {"noise_eta": [0.1, 1.5]}}, "noise_eta"),
         ({"name": "s", "grid": {"epochs": [1, "many"]}}, "epochs"),
+        # a list of mappings: each is checked as a grid, and keys across them as one grid's
+        ({"name": "s", "grid": []}, "'grid' is an empty list"),
+        ({"name": "s", "grid": [{"loss": ["ciou"]}, "seed"]}, "'grid[1]' must be a mapping"),
+        ({"name": "s", "grid": [{"loss": ["ciou"]}, {}]}, "'grid[1]' is empty"),
+        ({"name": "s", "grid": [{"loss": ["ciou"]}, {"seed": 0}]}, "grid[1] key 'seed' must be a non-empty list"),
+        ({"name": "s", "base": {"seed": 1}, "grid": [{"loss": ["ciou"]}, {"seed": [0]}]}, "both in base and in grid"),
+        ({"name": "s", "grid": [{"loss": ["ciou"]}, {"los": ["iou"]}]}, "Did you mean 'loss'"),
+        ({"name": "s", "grid": [{"loss": ["ciou"]}, {"loss": ["ciou"]}]}, "share the id 'loss-ciou'"),
     ],
 )
 def test_bad_sweep_files_are_refused_naming_the_file(tmp_path, spec, message):
@@ -120,3 +128,36 @@ def test_paper_sweeps_use_the_paper_settings():
     }
     assert load_sweep("alpha_sensitivity").grid["alpha"] == (0.5, 1, 2, 3, 4, 5)
     assert load_sweep("voc_clean").base == {"cfg": "voc.yaml"}
+
+
+def test_a_list_of_mappings_gives_each_product_in_turn(tmp_path):
+    spec = {
+        "name": "s",
+        "base": {"epochs": 2},
+        "grid": [{"loss": ["iou", "alpha_iou"], "seed": [0, 1]}, {"loss": ["alpha_iou"], "alpha": [2, 4]}],
+    }
+    sweep = load_sweep(write_sweep(tmp_path, spec))
+    assert [dict(c.params) for c in sweep.cells()] == [
+        {"loss": "iou", "seed": 0},
+        {"loss": "iou", "seed": 1},
+        {"loss": "alpha_iou", "seed": 0},
+        {"loss": "alpha_iou", "seed": 1},
+        {"loss": "alpha_iou", "alpha": 2},
+        {"loss": "alpha_iou", "alpha": 4},
+    ]
+    assert sweep.swept_keys == ["loss", "seed", "alpha"]
+    assert sweep.spec()["grid"] == spec["grid"]  # sweep.yaml records the list as written
+    # a plain grid keeps its one mapping in sweep.yaml, so sweep folders written before lists existed still resume
+    assert SweepGrid("s", {}, {"seed": (0,)}).spec()["grid"] == {"seed": [0]}
+
+
+def test_an_override_of_a_key_swept_by_any_mapping_is_refused(tmp_path):
+    path = write_sweep(tmp_path, {"grid": [{"loss": ["ciou"]}, {"loss": ["iou"], "alpha": [2]}]})
+    with pytest.raises(SweepError, match=r"\['alpha'\] are swept by the grid"):
+        load_sweep(path, {"alpha": 3})
+
+
+def test_ids_never_hold_a_name_ultralytics_rewrites_in_weights_paths():
+    # Ultralytics reads runs/model-yolov5nu.yaml/weights/best.pt as runs/model-yolov5n.yaml/... (then downloads it)
+    ids = [c.cell_id for c in SweepGrid("s", {}, {"model": ("yolov5nu.yaml", "yolov8n.yaml", "yolov3u.yaml")}).cells()]
+    assert ids == ["model-yolov5nu_yaml", "model-yolov8n.yaml", "model-yolov3u_yaml"]

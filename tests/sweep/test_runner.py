@@ -7,12 +7,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
 import pytest
 import torch
 import yaml
+from helpers import FakeTrain
 
 from yolo_alpha.errors import YoloAlphaError
 from yolo_alpha.sweep import (
@@ -28,27 +27,6 @@ from yolo_alpha.sweep.runner import sweep_lock
 
 GRID = SweepGrid("s", {"epochs": 2}, {"loss": ("ciou", "alpha_ciou"), "seed": (0, 1)})
 IDS = [c.cell_id for c in GRID.cells()]
-
-
-class FakeTrain:
-    """Stands in for yolo_alpha.run.train: writes a run folder with a resumable last.pt, records each call."""
-
-    def __init__(self, fail_on: str | None = None):
-        self.calls: list[dict] = []
-        self.fail_on = fail_on
-
-    def __call__(self, **kw):
-        self.calls.append(kw)
-        run_dir = Path(kw["model"]).parents[1] if kw.get("resume") else Path(kw["project"]) / kw["name"]
-        if run_dir.name == self.fail_on:
-            raise RuntimeError("training diverged")
-        (run_dir / "weights").mkdir(parents=True, exist_ok=True)
-        torch.save({"epoch": 0, "train_args": {"epochs": 2}}, run_dir / "weights" / "last.pt")
-        ap = np.full((2, 10), 0.5)
-        metrics = SimpleNamespace(box=SimpleNamespace(all_ap=ap))
-        validator = SimpleNamespace(metrics=metrics)
-        trainer = SimpleNamespace(validator=validator, save_dir=run_dir, args=SimpleNamespace(), epoch=1)
-        return SimpleNamespace(trainer=trainer)
 
 
 def test_rows_layout_and_per_cell_run_folders(tmp_path):

@@ -15,6 +15,7 @@ from yolo_alpha.evaluate.coco import COUNT_KEYS
 from yolo_alpha.evaluate.detector import AP_CONF, AP_NMS_IOU, COUNT_CONF, COUNT_NMS_IOU
 from yolo_alpha.report import figures
 from yolo_alpha.report.claims_section import claims_section
+from yolo_alpha.report.diagnostics_section import diagnostics_section
 from yolo_alpha.report.sweep_base import read_sweep_base
 from yolo_alpha.report.tables import (
     TABLE_METRICS,
@@ -27,6 +28,7 @@ from yolo_alpha.report.tables import (
     varied_keys,
 )
 from yolo_alpha.sweep.results import load_results
+from yolo_alpha.sweep.runner import RUNS_DIR
 
 HOW_TO_READ = (
     "**How to read.** Values are AP in percent on the validation set, as the mean over seeds; with more than one seed "
@@ -48,10 +50,11 @@ def write_report(sweep_dir: str | Path) -> Path:
     Figures (each a PNG plus a CSV of the plotted numbers): ap_vs_iou, tp_counts (paper Fig. 2; skipped with a note
     when no row has counts), map_over_epochs, alpha_sensitivity (only
     when the grid varies ``alpha``) and improvement_vs_noise (only when it varies ``noise_eta``). Last, when the rows
-    allow any, the claims of the α-IoU paper (:mod:`~yolo_alpha.report.claims_section`; claims.csv always).
+    allow any, the claims of the α-IoU paper (:mod:`~yolo_alpha.report.claims_section`; claims.csv always), and the
+    training diagnostics of runs that recorded them (:mod:`~yolo_alpha.report.diagnostics_section`).
     """
     sweep_dir = Path(sweep_dir)
-    rows = load_results(sweep_dir)
+    rows = local_run_dirs(load_results(sweep_dir), sweep_dir)
     out = sweep_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     summary = summarise(rows)
@@ -133,11 +136,26 @@ def write_report(sweep_dir: str | Path) -> Path:
             figures.improvement_vs_noise_data(improvements),
         )
 
-    lines += claims_section(out, rows, read_sweep_base(sweep_dir))
+    base = read_sweep_base(sweep_dir)
+    lines += claims_section(out, rows, base)
+    lines += diagnostics_section(out, rows, base)
 
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def local_run_dirs(rows: list[dict], sweep_dir: Path) -> list[dict]:
+    """Return `rows` with ``run_dir`` pointing into `sweep_dir` where the cell's run folder is there.
+
+    results.jsonl records where each run was trained (an absolute path); a sweep folder that was moved, copied or
+    committed keeps its runs under ``runs/<cell_id>``, and the report reads their per-epoch files from there.
+    """
+    out = []
+    for row in rows:
+        local = sweep_dir / RUNS_DIR / str(row.get("cell_id", ""))
+        out.append({**row, "run_dir": str(local)} if row.get("cell_id") and local.is_dir() else row)
+    return out
 
 
 def _evaluator_title(rows: list[dict]) -> str:

@@ -19,6 +19,7 @@ from yolo_alpha.reproduce.claims import (
     claim_c5,
     claim_c6,
     claim_c7,
+    claim_schedule,
     epoch_differences,
     missing_claims,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "claim_c5",
     "claim_c6",
     "claim_c7",
+    "claim_schedule",
     "config_alpha",
     "epoch_differences",
     "flat_verdict",

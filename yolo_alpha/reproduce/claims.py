@@ -17,45 +17,13 @@ from yolo_alpha.losses.registry import alpha_form_of
 from yolo_alpha.report.tables import AP_KEYS, IMPROVEMENT_METRICS, config_label
 from yolo_alpha.reproduce import pairing, stats
 from yolo_alpha.reproduce.pairing import SeedPairs, context_order, loss_at, noise_eta, pair_by_seed, regime_of
+from yolo_alpha.reproduce.paper_figures import NAMES, PAPER, TABLE1, TABLE3
 from yolo_alpha.reproduce.stats import FLAT_TOLERANCE, PairedDifference, paired_difference, slope
 
-CLAIM_IDS = ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
+CLAIM_IDS = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "S")  # S: the α schedule (alpha_warmup), this fork's own
 PAPER_FAMILIES = ("iou", "diou")  # the classic losses of the paper's YOLOv5 tables, compared with their α forms
 PAPER_ALPHA = 3.0  # "α = 3 is used for all α-IoU losses in all experiments" (Tables 1 and 3)
 ALPHA_WINDOW = (2.0, 4.0)  # §4.4: "α ∈ [2, 4] perform competitively well across all scenarios"
-
-# The paper's figures, from /work/shared/seeds/alpha-iou-paper.txt (l. = line of that file).
-_NAMES = {"iou": "IoU → α-IoU", "diou": "DIoU → α-DIoU"}
-_TABLE1 = {  # l. 433-441, YOLOv5s, base → α (rela. improv.)
-    ("iou", "AP50"): "VOC 78.81 → 78.62 (-0.24%), COCO 55.51 → 55.25 (-0.47%)",
-    ("iou", "mAP50-95"): "VOC 52.74 → 53.61 (+1.65%), COCO 36.29 → 37.01 (+1.98%)",
-    ("iou", "mAP75-95"): "VOC 32.45 → 34.46 (+6.21%), COCO 21.82 → 23.66 (+8.43%)",
-    ("diou", "AP50"): "VOC 78.19 → 78.33 (+0.18%), COCO 55.67 → 55.84 (+0.31%)",
-    ("diou", "mAP50-95"): "VOC 52.30 → 53.76 (+2.79%), COCO 36.36 → 36.74 (+1.05%)",
-    ("diou", "mAP75-95"): "VOC 32.17 → 34.66 (+7.72%), COCO 21.95 → 23.34 (+6.32%)",
-}
-_TABLE3 = {  # l. 591-627, YOLOv5s on noisy VOC: (mAP, mAP75:95), base → α (rela. improv.)
-    ("iou", 0.1): ("43.61 → 45.06 (+3.32%)", "20.43 → 22.64 (+10.85%)"),
-    ("diou", 0.1): ("43.42 → 44.71 (+2.97%)", "20.31 → 22.39 (+10.26%)"),
-    ("iou", 0.2): ("32.45 → 33.62 (+3.61%)", "9.02 → 10.56 (+17.03%)"),
-    ("diou", 0.2): ("32.24 → 33.77 (+4.75%)", "9.23 → 10.44 (+13.14%)"),
-    ("iou", 0.3): ("21.54 → 23.00 (+6.78%)", "3.54 → 4.29 (+20.99%)"),
-    ("diou", 0.3): ("21.91 → 23.31 (+6.39%)", "3.62 → 4.49 (+24.09%)"),
-}
-_PAPER = {
-    "C2 iou": "Table 1 YOLOv5s VOC rela. improv. AP50 -0.24%, AP75 +1.27%, AP85 +8.81%, AP95 +55.56% (l. 437)",
-    "C2 diou": "Table 1 YOLOv5s VOC rela. improv. AP50 +0.18%, AP75 +2.54%, AP85 +10.23%, AP95 +48.31% (l. 442)",
-    # The slope of three equally spaced points is (last − first) / (0.3 − 0.1).
-    "C3 iou": "Table 3 mAP75:95 rela. improv. +10.85%, +17.03%, +20.99% at η 0.1, 0.2, 0.3: +0.51 per unit η",
-    "C3 diou": "Table 3 mAP75:95 rela. improv. +10.26%, +13.14%, +24.09% at η 0.1, 0.2, 0.3: +0.69 per unit η",
-    "C4 window": "Fig. 6, §4.4: α in [2, 4] competitively well in all scenarios, α = 3 best in most (l. 645-647)",
-    "C4 low": "§4.4: α < 1 performs consistently worse than the baselines, α = 1 (l. 655-656)",
-    "C5 TP50": "Fig. 2, §4.2: about +1% true positives at IoU ≥ 0.5 (l. 480-482)",
-    "C5 TP90": "Fig. 2, §4.2: about +11% true positives at IoU ≥ 0.9 (l. 480-482)",
-    "C5": "Fig. 2, §4.2: more true positives at every IoU threshold 0.5 … 0.9 (l. 479-480)",
-    "C6": "Fig. 3, §4.2: gains late (after ~200 of 300 epochs), almost no loss early (first 100) (l. 487-489)",
-    "C7": "App. B.2.2 via §4.2: α-IoU wins from 4K training images (25% of VOC) to 118K (COCO) (l. 416-418)",
-}
 
 
 @dataclass(frozen=True)
@@ -135,24 +103,31 @@ def _pair_rows(claim, rows, metrics, paper, *, families, alpha, default_model, t
         for metric, expected in metrics:
             pairs = pair_by_seed(rows, metric, loss_at(family, alpha), loss_at(family, 1))
             for p in sorted(pairs, key=lambda p: context_order(p.context, default_model)):
-                note = f"unscored seeds (no {metric}): {pairing.seeds_text(p.unscored)}" if p.unscored else ""
+                note = _pair_note(p, metric)
                 text = paper(family, metric, p)
                 what = (claim, p.context, p.compared, metric, text, expected, p.alpha, p.baseline, p.seeds)
                 out.append(_row(*what, default_model, tolerance=tolerance, note=note))
     return out
 
 
+def _pair_note(p: SeedPairs, metric: str) -> str:
+    """Return the note of seeds left out of a pair's statistics: unscored (no metric) or unpaired (one side only)."""
+    notes = [f"unscored seeds (no {metric}): {pairing.seeds_text(p.unscored)}"] if p.unscored else []
+    notes += [f"seeds of one side only (not yet paired): {pairing.seeds_text(p.unpaired)}"] if p.unpaired else []
+    return "; ".join(notes)
+
+
 def _table1(family: str, metric: str, pairs: SeedPairs) -> str:
-    if (family, metric) not in _TABLE1:
+    if (family, metric) not in TABLE1:
         return f"not in the paper (Table 1: {metric} of IoU and DIoU at α = 3)"
-    return f"Table 1 YOLOv5s {_NAMES[family]}: {_TABLE1[family, metric]}"
+    return f"Table 1 YOLOv5s {NAMES[family]}: {TABLE1[family, metric]}"
 
 
 def _table3(family: str, metric: str, pairs: SeedPairs) -> str:
     eta = round(noise_eta(pairs.context), 6)
-    if (family, eta) not in _TABLE3:
+    if (family, eta) not in TABLE3:
         return f"not in the paper (Table 3: IoU and DIoU at η = 0.1, 0.2, 0.3), η = {eta:g}"
-    return f"Table 3 VOC η = {eta:g}, {_NAMES[family]}: {_TABLE3[family, eta][metric == 'mAP75-95']}"
+    return f"Table 3 VOC η = {eta:g}, {NAMES[family]}: {TABLE3[family, eta][metric == 'mAP75-95']}"
 
 
 def claim_c1(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, tolerance=FLAT_TOLERANCE, default_model=None):
@@ -185,7 +160,7 @@ def claim_c2(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, default_model=
             a = [slope(thresholds, [x[k] for k in AP_KEYS]) for _, x, _ in kept]
             b = [slope(thresholds, [y[k] for k in AP_KEYS]) for _, _, y in kept]
             if kept:
-                text = _PAPER.get(f"C2 {family}", "not in the paper")
+                text = PAPER.get(f"C2 {family}", "not in the paper")
                 metric = "slope of AP vs IoU threshold (AP50…AP95)"
                 out.append(
                     _row("C2", p.context, p.compared, metric, text, "up", a, b, [s for s, *_ in kept], default_model)
@@ -216,7 +191,7 @@ def claim_c3(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, default_model=
                     slopes[seed] = slope(etas, [(a - b) / b for a, b in at])
             if slopes:
                 context = {k: v for k, v in group[0].context.items() if k != "noise_eta"}
-                text, metric = _PAPER.get(f"C3 {family}", "not in the paper"), "slope of mAP75-95 relative gain vs η"
+                text, metric = PAPER.get(f"C3 {family}", "not in the paper"), "slope of mAP75-95 relative gain vs η"
                 what = ("C3", context, group[0].compared, metric, text, "up", None, None, list(slopes), default_model)
                 note = f"η = {', '.join(f'{e:g}' for e in etas)}"
                 trends.append(_row(*what, stats.difference_interval(list(slopes.values())), note=note))
@@ -231,16 +206,16 @@ def claim_c4(rows, *, families=PAPER_FAMILIES, metric="mAP50-95", window=ALPHA_W
     the note the share of seeds whose argmax α lies in the window (a share has no interval, so it is no verdict).
     It needs three α or more (two are C1's comparison). A max over more α values is biased upwards: a fair grid
     has as many α inside as outside (0.5, 1, 2, 3, 4, 5).
-    Every α of a context must have the same seeds (ClaimDataError otherwise); seeds lacking `metric` are left out.
+    The seeds every α of a context has are used (the others named in the note); seeds lacking `metric` are left out.
     """
     (low, high), out = window, []
     for family in families:
         name = alpha_form_of(family) or family
         curves = sorted(pairing.alpha_curves(rows, family), key=lambda c: context_order(c[0], default_model))
         for context, by_alpha in curves:
-            pairing.check_seeds(list(by_alpha.values()))
-            seeds = sorted(next(iter(by_alpha.values()))[1], key=pairing.seed_order)
+            seeds, unpaired = pairing.common_seeds(list(by_alpha.values()))
             seeds = [s for s in seeds if all(pairing.is_finite(runs[s].get(metric)) for _, runs in by_alpha.values())]
+            pending = f"; seeds not at every α yet: {pairing.seeds_text(unpaired)}" if unpaired else ""
             value = {a: [float(runs[s][metric]) for s in seeds] for a, (_, runs) in sorted(by_alpha.items())}
             inside, outside = [a for a in value if low <= a <= high], [a for a in value if not low <= a <= high]
             if seeds and inside and outside and len(value) > 2:  # two α are C1's comparison, not a sweep
@@ -248,14 +223,14 @@ def claim_c4(rows, *, families=PAPER_FAMILIES, metric="mAP50-95", window=ALPHA_W
                 best_out = [max(value[a][i] for a in outside) for i in range(len(seeds))]
                 argmax = [max(value, key=lambda a, i=i: value[a][i]) for i in range(len(seeds))]
                 share = f"{sum(low <= a <= high for a in argmax)} of {len(seeds)} in [{low:g}, {high:g}]"
-                note = f"argmax α per seed: {', '.join(f'{a:g}' for a in argmax)} ({share})"
+                note = f"argmax α per seed: {', '.join(f'{a:g}' for a in argmax)} ({share}){pending}"
                 ins, outs = (", ".join(f"{a:g}" for a in side) for side in (inside, outside))
                 compared = f"{name}: best α in [{low:g}, {high:g}] ({ins}) vs best α outside ({outs})"
-                what = ("C4", context, compared, metric, _PAPER["C4 window"], "up", best_in, best_out, seeds)
+                what = ("C4", context, compared, metric, PAPER["C4 window"], "up", best_in, best_out, seeds)
                 out.append(_row(*what, default_model, note=note))
             for a in [a for a in value if a < 1 and seeds and 1.0 in value]:
                 compared = f"{name}: α = {a:g} vs α = 1"
-                what = ("C4", context, compared, metric, _PAPER["C4 low"], "down", value[a], value[1.0], seeds)
+                what = ("C4", context, compared, metric, PAPER["C4 low"], "down", value[a], value[1.0], seeds)
                 out.append(_row(*what, default_model))
     return out
 
@@ -264,7 +239,7 @@ def claim_c5(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, metrics=("TP50
     """Return C5's rows (Fig. 2, clean rows): α − base of the true positives at each threshold of `metrics` > 0."""
 
     def paper(family, metric, pairs):
-        return _PAPER.get(f"C5 {metric}", _PAPER["C5"])
+        return PAPER.get(f"C5 {metric}", PAPER["C5"])
 
     keys = {"families": families, "alpha": alpha, "default_model": default_model}
     return _pair_rows("C5", pairing.clean_rows(rows), [(m, "up") for m in metrics], paper, **keys)
@@ -274,7 +249,7 @@ def claim_c7(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, default_model=
     """Return C7's rows (App. B.2.2): α − base of mAP50-95 and mAP75-95 > 0 at each ``fraction`` (clean boxes)."""
     keys = {"families": families, "alpha": alpha, "default_model": default_model}
     return _pair_rows(
-        "C7", pairing.sized_rows(rows), (("mAP50-95", "up"), ("mAP75-95", "up")), lambda *_: _PAPER["C7"], **keys
+        "C7", pairing.sized_rows(rows), (("mAP50-95", "up"), ("mAP75-95", "up")), lambda *_: PAPER["C7"], **keys
     )
 
 
@@ -321,19 +296,53 @@ def claim_c6(rows, series, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, defaul
         note = f"mean Δ > 0 {crossing} of {n}; early epochs 1-{n // 3}, late {n - n // 3 + 1}-{n}"
         metric = "mAP50-95, last third − first third of epochs"
         out.append(
-            _row("C6", d.context, d.compared, metric, _PAPER["C6"], "up", a, b, d.seeds, default_model, note=note)
+            _row("C6", d.context, d.compared, metric, PAPER["C6"], "up", a, b, d.seeds, default_model, note=note)
         )
     return out
+
+
+def _warmup(params) -> float:
+    value = params.get("alpha_warmup")
+    return float(value) if pairing.is_finite(value) else 0.0
+
+
+def claim_schedule(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, default_model=None):
+    """Return S's rows (clean rows): an α-loss trained with ``alpha_warmup`` = N > 0 minus its α = 1 form, and
+    minus itself without the schedule; mAP50-95 and mAP75-95, claimed > 0.
+
+    Not a claim of the paper: the hypothesis its Fig. 3 suggests (α's gain comes late, its early epochs lag), that
+    an α rising from 1 keeps the late gain without the early lag.
+    """
+    out, clean = [], pairing.clean_rows(rows)
+    for family in families:
+        scheduled = _schedule_selector(loss_at(family, alpha), True)
+        sides = (  # (baseline, the keys the two sides differ in)
+            (loss_at(family, 1), ("loss", "alpha", "alpha_warmup")),
+            (_schedule_selector(loss_at(family, alpha), False), ("alpha_warmup",)),
+        )
+        for metric in ("mAP50-95", "mAP75-95"):
+            for baseline, compared in sides:
+                pairs = pair_by_seed(clean, metric, scheduled, baseline, compared=compared)
+                for p in sorted(pairs, key=lambda p: context_order(p.context, default_model)):
+                    what = ("S", p.context, p.compared, metric, PAPER["S"], "up", p.alpha, p.baseline, p.seeds)
+                    out.append(_row(*what, default_model, note=_pair_note(p, metric)))
+    return out
+
+
+def _schedule_selector(selector, scheduled: bool):
+    """Return a selector of `selector`'s configurations trained with (`scheduled`) or without an α schedule."""
+    return lambda params: selector(params) and (_warmup(params) > 0) == scheduled
 
 
 def all_claims(
     rows, series=None, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, tolerance=FLAT_TOLERANCE, default_model=None
 ) -> list[ClaimRow]:
-    """Return the rows of C1 … C7 in that order (C6 only with `series`)."""
+    """Return the rows of C1 … C7 and S in that order (C6 only with `series`)."""
     keys = {"families": families, "default_model": default_model}
     rows_of = [claim_c1(rows, alpha=alpha, tolerance=tolerance, **keys), claim_c2(rows, alpha=alpha, **keys)]
     rows_of += [claim_c3(rows, alpha=alpha, **keys), claim_c4(rows, **keys), claim_c5(rows, alpha=alpha, **keys)]
     rows_of += [claim_c6(rows, series, alpha=alpha, **keys) if series else [], claim_c7(rows, alpha=alpha, **keys)]
+    rows_of += [claim_schedule(rows, alpha=alpha, **keys)]
     return [row for claim_rows in rows_of for row in claim_rows]
 
 
@@ -346,6 +355,7 @@ _NEEDS = {  # claim -> (the rows it reads, their filter, what it needs of them)
     "C5": (*_CLEAN, "{a} and its α = 1 form with TP50/TP90 (rows from before the COCO evaluation have none)"),
     "C6": (*_CLEAN, "{a} and its α = 1 form with per-epoch series of 3 epochs or more"),
     "C7": ("rows with a 'fraction' param (noise_eta 0)", pairing.sized_rows, "{a} and its α = 1 form at some fraction"),
+    "S": (*_CLEAN, "{a} with alpha_warmup > 0, and its α = 1 form or itself without it"),
 }
 
 
@@ -358,7 +368,8 @@ def missing_claims(rows, series=None, *, families=PAPER_FAMILIES, alpha=PAPER_AL
         claims = all_claims(rows, series, families=families, alpha=alpha, default_model=default_model)
     found, wanted = {(c.claim, c.regime) for c in claims}, f"an α-loss of {', '.join(families)} at α = {alpha:g}"
     missing = []
-    for claim in CLAIM_IDS:
+    scheduled = any(_warmup(r["params"]) > 0 for r in rows)
+    for claim in CLAIM_IDS if scheduled else CLAIM_IDS[:-1]:  # S only for sweeps that tried a schedule: ours
         what, select, need = _NEEDS[claim]
         for regime in (r for r in pairing.REGIMES if (claim, r) not in found):
             mine = [r for r in rows if regime_of(r["params"], default_model) == regime]

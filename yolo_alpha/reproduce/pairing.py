@@ -38,7 +38,8 @@ class SeedPairs:
     """An α configuration and its baseline on the same other params (``context``): `metric` of each seed's runs.
 
     ``alpha[i]``/``baseline[i]`` are the metric of ``alpha_runs[i]``/``baseline_runs[i]``, the rows of seed
-    ``seeds[i]``. Seeds where either run lacks the metric (or it is not finite) are left out, listed in ``unscored``.
+    ``seeds[i]``. Seeds where either run lacks the metric (or it is not finite) are left out, listed in ``unscored``;
+    seeds that only one side has (a sweep still running) are left out, listed in ``unpaired``.
     """
 
     metric: str
@@ -51,6 +52,7 @@ class SeedPairs:
     alpha_runs: tuple[dict, ...]
     baseline_runs: tuple[dict, ...]
     unscored: tuple = ()
+    unpaired: tuple = ()  # seeds that only one side has (yet): not in the statistics
 
     @property
     def compared(self) -> str:
@@ -162,17 +164,15 @@ def configurations(rows: Sequence[dict], selector: Selector, over: str = "seed")
     return list(found.values())
 
 
-def check_seeds(configs: Sequence[tuple[dict, dict]], over: str = "seed") -> None:
-    """Raise ClaimDataError, naming both configurations and the unpaired seeds, unless all have the same seeds."""
-    (first, mine), others = configs[0], configs[1:]
-    for config, runs in others:
-        if set(runs) != set(mine):
-            raise ClaimDataError(
-                f"{over}s do not pair: {config_label(first)} has {over} {seeds_text(mine)} but "
-                f"{config_label(config)} has {over} {seeds_text(runs)} (only in the first: "
-                f"{seeds_text(set(mine) - set(runs))}; only in the second: {seeds_text(set(runs) - set(mine))}); "
-                "finish the missing runs or leave the extra ones out"
-            )
+def common_seeds(configs: Sequence[tuple[dict, dict]]) -> tuple[list, list]:
+    """Return (the seeds every configuration has, in order; the seeds only some have, in order).
+
+    A sweep still running has some seeds of one configuration and not yet of another: the paired statistics use
+    the seeds they share, and the others are reported as unpaired (never silently dropped).
+    """
+    sets = [set(runs) for _, runs in configs]
+    shared = set.intersection(*sets) if sets else set()
+    return sorted(shared, key=seed_order), sorted(set.union(*sets) - shared if sets else set(), key=seed_order)
 
 
 def pair_by_seed(
@@ -187,9 +187,10 @@ def pair_by_seed(
     """Return a SeedPairs per α configuration whose baseline the rows hold, `metric` paired by seed.
 
     An α configuration pairs with the baseline configuration whose params equal its own but for the `compared`
-    keys, the selectors' dict keys and `over`. No baseline: no pair (missing data, not an error). ClaimDataError,
-    naming the configurations, when two baselines fit, when a configuration has two rows of one seed, or when the
-    two sides' seeds differ. Pairs come in the rows' order of α configurations.
+    keys, the selectors' dict keys and `over`. No baseline: no pair (missing data, not an error); the seeds both
+    sides have pair, the others are listed in ``unpaired``. ClaimDataError, naming the configurations, when two
+    baselines fit or when a configuration has two rows of one seed. Pairs come in the rows' order of α
+    configurations.
     """
     drop = {*compared, over, *(k for s in (alpha, baseline) if isinstance(s, Mapping) for k in s)}
 
@@ -208,8 +209,7 @@ def pair_by_seed(
         if not found:
             continue
         base, base_runs = found[0]
-        check_seeds([(config, runs), (base, base_runs)], over)
-        seeds = sorted(runs, key=seed_order)
+        seeds, unpaired = common_seeds([(config, runs), (base, base_runs)])
         ok = [s for s in seeds if is_finite(runs[s].get(metric)) and is_finite(base_runs[s].get(metric))]
         if not ok:
             continue
@@ -226,6 +226,7 @@ def pair_by_seed(
                 alpha_runs=tuple(a),
                 baseline_runs=tuple(b),
                 unscored=tuple(s for s in seeds if s not in ok),
+                unpaired=tuple(unpaired),
             )
         )
     return out

@@ -1,4 +1,8 @@
-"""Sweep files (cfg/sweeps/<name>.yaml): shared train keys plus a grid whose cartesian product gives the cells."""
+"""Sweep files (cfg/sweeps/<name>.yaml): shared train keys plus a grid whose cartesian product gives the cells.
+
+A grid may also be a list of such mappings (as scikit-learn's ParameterGrid takes one): the cells are those of each
+product in turn, so one sweep can hold comparisons whose keys differ (clean losses, an α sweep, noisy boxes, …).
+"""
 
 from __future__ import annotations
 
@@ -34,6 +38,10 @@ class Cell:
     def cell_id(self) -> str:
         """Return a readable, file-system-safe name such as ``loss-alpha_ciou__seed-1``."""
         readable = "__".join(f"{key}-{_slug(value)}" for key, value in self.params)
+        if "yolov5" in readable or "yolov3" in readable:
+            # Ultralytics rewrites any weights path that contains "yolov5"/"yolov3" and "u.yaml" (its
+            # check_yolov5u_filename: yolov5nu.yaml -> yolov5n.yaml), so a run folder so named could not be loaded.
+            readable = readable.replace("u.yaml", "u_yaml")
         if len(readable) <= MAX_CELL_ID:
             return readable
         # Long values (paths) would make names too long: keep a readable prefix, a hash keeps it unique.
@@ -46,23 +54,43 @@ class Cell:
         return {**self.base, **dict(self.params)}
 
 
+Grid = dict[str, tuple]
+
+
 @dataclass(frozen=True)
 class SweepGrid:
-    """A named sweep: train keys shared by every cell (`base`) and the values each swept key takes (`grid`)."""
+    """A named sweep: train keys shared by every cell (`base`) and the values each swept key takes (`grid`).
+
+    `grid` is one mapping of key -> values, or a tuple of them (their cells one product after the other).
+    """
 
     name: str
     base: dict[str, Any]
-    grid: dict[str, tuple]
+    grid: Grid | tuple[Grid, ...]
     project: str | None = None  # where the sweep's folder goes; None = the runner's default
 
+    @property
+    def subgrids(self) -> tuple[Grid, ...]:
+        """Return the grid's mappings: one for a plain grid."""
+        return (self.grid,) if isinstance(self.grid, dict) else tuple(self.grid)
+
+    @property
+    def swept_keys(self) -> list[str]:
+        """Return every key some mapping of the grid sweeps, in file order."""
+        return list(dict.fromkeys(key for grid in self.subgrids for key in grid))
+
     def cells(self) -> list[Cell]:
-        """Return the cartesian product of the grid, first key varying slowest (file order)."""
-        keys = list(self.grid)
-        return [Cell(tuple(zip(keys, values)), dict(self.base)) for values in itertools.product(*self.grid.values())]
+        """Return the cartesian product of each mapping of the grid in turn, first key varying slowest (file order)."""
+        return [
+            Cell(tuple(zip(grid, values)), dict(self.base))
+            for grid in self.subgrids
+            for values in itertools.product(*grid.values())
+        ]
 
     def spec(self) -> dict[str, Any]:
         """Return the grid as plain YAML/JSON data: what decides the results (the project only decides where)."""
-        return {"name": self.name, "base": dict(self.base), "grid": {k: list(v) for k, v in self.grid.items()}}
+        grids = [{k: list(v) for k, v in grid.items()} for grid in self.subgrids]
+        return {"name": self.name, "base": dict(self.base), "grid": grids[0] if isinstance(self.grid, dict) else grids}
 
 
 def _slug(value: Any) -> str:
@@ -101,12 +129,13 @@ def load_sweep(path_or_name: str | Path, overrides: dict[str, Any] | None = None
     overrides = dict(overrides or {})
     name = overrides.pop("name", data.get("name") or path.stem)
     project = overrides.pop("project", data.get("project"))
-    base, grid = _mapping(data, "base", path), _mapping(data, "grid", path)
-    swept = [k for k in overrides if k in grid]
+    base = _mapping(data, "base", path)
+    grid = _grid_values(data.get("grid"), path)
+    swept = [k for k in overrides if any(k in g for g in (grid if isinstance(grid, tuple) else (grid,)))]
     if swept:
         raise SweepError(f"{path}: {swept} are swept by the grid; edit the grid (or copy the file) to change them")
     base.update(overrides)
-    sweep = SweepGrid(str(name), base, _grid_values(grid, path), None if project is None else str(project))
+    sweep = SweepGrid(str(name), base, grid, None if project is None else str(project))
     _check_keys(sweep, path)
     validate_cells(sweep, where=str(path))
     return sweep
@@ -119,17 +148,30 @@ def _mapping(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
     return dict(value)
 
 
-def _grid_values(grid: dict[str, Any], path: Path) -> dict[str, tuple]:
+def _grid_values(grid: Any, path: Path) -> Grid | tuple[Grid, ...]:
+    if isinstance(grid, list):
+        if not grid:
+            raise SweepError(f"{path}: 'grid' is an empty list; give mappings of key: [values], e.g. - loss: [ciou]")
+        return tuple(_one_grid(g, path, f"grid[{i}]") for i, g in enumerate(grid))
+    return _one_grid(grid, path, "grid")
+
+
+def _one_grid(grid: Any, path: Path, where: str) -> Grid:
+    if grid is not None and not isinstance(grid, dict):
+        raise SweepError(
+            f"{path}: '{where}' must be a mapping of train key: [values] (or 'grid' a list of them), "
+            f"got {type(grid).__name__}"
+        )
     if not grid:
-        raise SweepError(f"{path}: 'grid' is empty; give at least one key with a list of values, e.g. loss: [ciou]")
+        raise SweepError(f"{path}: '{where}' is empty; give at least one key with a list of values, e.g. loss: [ciou]")
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
-            raise SweepError(f"{path}: grid key '{key}' must be a non-empty list of values, got {values!r}")
+            raise SweepError(f"{path}: {where} key '{key}' must be a non-empty list of values, got {values!r}")
     return {key: tuple(values) for key, values in grid.items()}
 
 
 def _check_keys(sweep: SweepGrid, path: Path) -> None:
-    for section, keys in (("base", sweep.base), ("grid", sweep.grid)):
+    for section, keys in (("base", sweep.base), ("grid", sweep.swept_keys)):
         reserved = [k for k in keys if k in RUNNER_KEYS]
         if reserved:
             raise SweepError(f"{path}: {section} sets {reserved}, which the sweep sets per cell (its run folder)")
@@ -137,7 +179,7 @@ def _check_keys(sweep: SweepGrid, path: Path) -> None:
             check_keys(keys, "train", where=f"{section} (train)")
         except YoloAlphaError as e:
             raise SweepError(f"{path}: {e}") from e
-    both = [k for k in sweep.grid if k in sweep.base]
+    both = [k for k in sweep.swept_keys if k in sweep.base]
     if both:
         raise SweepError(f"{path}: {both} set both in base and in grid; keep each key in one place")
 

@@ -11,6 +11,7 @@ from typing import Any
 from ultralytics.cfg import DEFAULT_CFG_DICT, get_cfg, merge_equals_args, smart_value
 from ultralytics.data.utils import check_det_dataset
 from ultralytics.utils import USER_CONFIG_DIR
+from ultralytics.utils.checks import check_yolov5u_filename
 from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
 
 from yolo_alpha import checks
@@ -103,3 +104,17 @@ def export_formats() -> tuple[str, ...]:
 def provide_offline_fonts() -> None:
     """Put local fonts where Ultralytics looks for them, so that it downloads none (see :mod:`yolo_alpha.offline`)."""
     provide_fonts(USER_CONFIG_DIR)
+
+
+def check_weights_path(path: str, key: str) -> None:
+    """Raise ConfigError for a weights path that Ultralytics would rewrite before loading it.
+
+    Its ``check_yolov5u_filename`` turns "yolov5nu.yaml" into "yolov5n.yaml" anywhere in a path that names YOLOv5
+    or YOLOv3, so ``runs/yolov5nu.yaml/weights/best.pt`` would be looked for (and downloaded) as
+    ``runs/yolov5n.yaml/...``.
+    """
+    if check_yolov5u_filename(str(path), verbose=False) != str(path):
+        raise ConfigError(
+            f"{key}={path}: Ultralytics reads this path as {check_yolov5u_filename(str(path), verbose=False)} (it "
+            "renames 'yolov5…u.yaml' in weights paths); rename the folder, e.g. 'u.yaml' -> 'u_yaml'"
+        )

@@ -35,6 +35,7 @@ from yolo_alpha.losses.balance import (
     rescaled_to_total,
 )
 from yolo_alpha.losses.wise_iou import IOU_MEAN_MOMENTUM, update_iou_mean
+from yolo_alpha.ultralytics.diagnostics import BoxDiagnostics, per_box_gradient_norm
 
 STATE_ARGS = {"iou_mean": "wiou_mean"}
 """A stateful loss's state input -> the recorded key (:mod:`yolo_alpha.settings`) that carries it in a run's args."""
@@ -65,17 +66,27 @@ class BoxTermState:
         """Return the loss's state buffers by state input name ({} for a stateless loss)."""
         return {name: getattr(self, name) for name in self.spec.initial_state()}
 
-    def per_box_loss(self, pred: torch.Tensor, target: torch.Tensor, iou: torch.Tensor | None) -> torch.Tensor:
+    diagnostics: BoxDiagnostics | None = None  # set by the trainer with diagnostics=True (training model only)
+
+    def per_box_loss(
+        self, pred: torch.Tensor, target: torch.Tensor, iou: torch.Tensor | None, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Return the ``(N,)`` loss of aligned xyxy positives; a stateful loss first steps its state (training only).
 
         ``iou`` is each pair's detached IoU (:func:`~yolo_alpha.losses.balance.regressed_iou`), needed only by a
-        stateful loss. Validation runs under inference mode, without grad, and leaves the state as it is.
+        stateful loss. Validation runs under inference mode, without grad, and leaves the state as it is. With a
+        ``diagnostics`` recorder, a training batch's positives are recorded with their box-term ``weight``.
         """
         if not self.spec.stateful:
-            return self.spec(pred, target)
-        if pred.requires_grad:  # Wise-IoU v3, the one stateful loss: its state is the running mean of 1 − IoU
-            self.update_iou_mean(1 - iou)
-        return self.spec(pred, target, **self.state())
+            loss = self.spec(pred, target)
+        else:
+            if pred.requires_grad:  # Wise-IoU v3, the one stateful loss: its state is the running mean of 1 − IoU
+                self.update_iou_mean(1 - iou)
+            loss = self.spec(pred, target, **self.state())
+        if self.diagnostics is not None and pred.requires_grad:
+            iou = regressed_iou(pred, target) if iou is None else iou
+            self.diagnostics.add(iou, per_box_gradient_norm(loss, pred), weight)
+        return loss
 
     @torch.no_grad()
     def update_iou_mean(self, iou_loss: torch.Tensor) -> None:
@@ -131,7 +142,7 @@ class AlphaBboxLoss(BoxTermState, BboxLoss):
         pred_fg, target_fg = pred_bboxes[fg], target_bboxes[fg]
         weight = target_scores[fg].sum(-1)  # task-aligned weight of each positive, as upstream
         iou = regressed_iou(pred_fg, target_fg) if self.loc_lambda > 0 or self.spec.stateful else None
-        per_box = self.per_box_loss(pred_fg, target_fg, iou)
+        per_box = self.per_box_loss(pred_fg, target_fg, iou, weight)
         if self.loc_lambda == 0:
             return (per_box * weight).sum() / target_scores_sum, dfl_term(target_scores)
 
@@ -238,6 +249,13 @@ def install_criterion(model: torch.nn.Module, spec: LossSpec, balance: IoUBalanc
     model = unwrap_model(model)
     model.criterion = install_box_loss(model.init_criterion(), spec, balance)
     return model.criterion
+
+
+def box_terms(criterion: Any) -> list[BoxTermState]:
+    """Return the box terms of ours inside a criterion (either family's; both branches of an end-to-end loss)."""
+    return [
+        b.bbox_loss for b in detection_branches(criterion) if isinstance(getattr(b, "bbox_loss", None), BoxTermState)
+    ]
 
 
 def set_box_spec(criterion: Any, spec: LossSpec) -> None:

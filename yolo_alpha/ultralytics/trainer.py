@@ -29,6 +29,7 @@ from yolo_alpha.ultralytics.anchor_model import AnchorDetectionModel, is_anchor_
 from yolo_alpha.ultralytics.cfg import provide_offline_fonts
 from yolo_alpha.ultralytics.checkpoints import record_settings
 from yolo_alpha.ultralytics.criterion import (
+    box_terms,
     install_box_loss,
     install_criterion,
     loss_state,
@@ -36,6 +37,7 @@ from yolo_alpha.ultralytics.criterion import (
     set_box_spec,
     share_loss_state,
 )
+from yolo_alpha.ultralytics.diagnostics import BoxDiagnostics, append_row
 from yolo_alpha.ultralytics.families import YOLOV5_BOX_GAIN, model_family
 
 
@@ -78,6 +80,9 @@ class AlphaDetectionTrainer(DetectionTrainer):
         super().__init__(cfg={**defaults(), **cfg2dict(cfg)}, overrides=overrides, _callbacks=_callbacks)
         # First in line, so that every other epoch-start callback already sees this epoch's α.
         self.callbacks["on_train_epoch_start"].insert(0, apply_alpha_schedule)
+        if self.settings.diagnostics:
+            self.add_callback("on_train_epoch_start", start_diagnostics)
+            self.add_callback("on_train_epoch_end", write_diagnostics)
         if self.device.type == "cpu":
             # Upstream keeps one core free for loader workers (cpu_count − 1 threads) yet trains on the CPU with
             # workers=0, so on a 2-core machine half the CPU idles; all cores (at most 8, as upstream) are faster.
@@ -183,6 +188,21 @@ def apply_alpha_schedule(trainer: AlphaDetectionTrainer) -> None:
         LOGGER.info(
             f"alpha_warmup: epoch {trainer.epoch + 1} trains {spec.loss} with α = {spec.alpha:g}, α₂ = {spec.alpha2:g}"
         )
+
+
+def start_diagnostics(trainer: AlphaDetectionTrainer) -> None:
+    """Give the training model's box terms a fresh recorder for this epoch (``diagnostics=True``)."""
+    criterion = getattr(unwrap_model(trainer.model), "criterion", None)
+    for box_term in box_terms(criterion) if criterion is not None else ():
+        box_term.diagnostics = BoxDiagnostics()
+
+
+def write_diagnostics(trainer: AlphaDetectionTrainer) -> None:
+    """Append this epoch's recorded row to ``<run>/diagnostics.csv`` (first branch's: the one2many of end-to-end)."""
+    criterion = getattr(unwrap_model(trainer.model), "criterion", None)
+    recorders = [t.diagnostics for t in box_terms(criterion) if t.diagnostics is not None] if criterion else []
+    if recorders and RANK in {-1, 0}:
+        append_row(trainer.save_dir, recorders[0].row(trainer.epoch + 1))
 
 
 def cpu_threads() -> int:

@@ -1,0 +1,142 @@
+"""The reproduction suites: their cells, warm starts and folder layout (stand-in train), the verb's errors."""
+
+import re
+
+import pytest
+import torch
+from helpers import FakeTrain
+
+from yolo_alpha.cli import main
+from yolo_alpha.errors import ConfigError
+from yolo_alpha.reproduce import pairing
+from yolo_alpha.suites.definitions import (
+    CPU,
+    SUITES,
+    ClaimGroup,
+    Regime,
+    Suite,
+    WarmStart,
+    get_suite,
+    warm_start_weights,
+)
+from yolo_alpha.suites.runner import reproduce, suite_sweep, warm_start_sweep
+from yolo_alpha.sweep import read_results, validate_cells
+
+
+@pytest.mark.parametrize("name", sorted(SUITES))
+def test_every_suite_validates_and_holds_both_regimes_with_three_seeds(name):
+    suite = get_suite(name)
+    sweep = suite_sweep(suite, "runs/reproduce")
+    validate_cells(sweep)  # every cell's keys and values would train
+    cells = sweep.cells()
+    assert {pairing.regime_of(dict(c.params)) for c in cells} == set(pairing.REGIMES)
+    seeds = {}
+    for cell in cells:
+        params = dict(cell.params)
+        seeds.setdefault(tuple(sorted((k, str(v)) for k, v in params.items() if k != "seed")), set()).add(
+            params["seed"]
+        )
+    assert all(s == {0, 1, 2} for s in seeds.values())  # every configuration has the three seeds
+    assert len({c.cell_id for c in cells}) == len(cells)
+
+
+def test_the_cpu_suite_pairs_every_alpha_cell_with_its_baseline_in_each_regime():
+    sweep = suite_sweep(CPU, "docs/reproduction")
+    params = [dict(c.params) for c in sweep.cells()]
+    for regime in (r.model for r in CPU.regimes):
+        mine = [p for p in params if p["model"] == regime]
+        assert {p["pretrained"] for p in mine} == {str(warm_start_weights("docs/reproduction/cpu", _regime(regime)))}
+        for p in mine:
+            if p["loss"].startswith("alpha_") and "alpha" not in p and "alpha_warmup" not in p:
+                base = {**p, "loss": p["loss"][len("alpha_") :]}
+                assert base in mine, f"{p} has no α = 1 partner"
+    assert len(params) == 2 * 3 * (6 + 3 + 6 + 4 + 1)
+    assert all(len(c.cell_id) <= 120 for c in sweep.cells())
+
+
+def _regime(model):
+    return "anchor" if model.endswith("-anchor.yaml") else "task_aligned"
+
+
+def test_the_warm_starts_share_the_base_and_the_anchor_one_starts_from_the_task_aligned():
+    project = "runs/reproduce"
+    task_aligned, anchor = (warm_start_sweep(CPU, w, project) for w in CPU.warm_starts)
+    assert task_aligned.base["loss"] == anchor.base["loss"] == "ciou"
+    assert task_aligned.base["imgsz"] == CPU.base["imgsz"] and "warmup_epochs" not in task_aligned.base
+    assert "pretrained" not in task_aligned.base
+    assert anchor.base["pretrained"] == str(warm_start_weights("runs/reproduce/cpu", "task_aligned"))
+    assert [dict(c.params) for c in anchor.cells()] == [{"model": "yolov5n-anchor.yaml"}]
+
+
+TINY = Suite(
+    name="tiny",
+    summary="two losses, two regimes, one seed",
+    base={"epochs": 1},
+    regimes=(Regime("anchor", "yolov5n-anchor.yaml"), Regime("task_aligned", "yolov5nu.yaml")),
+    groups=(ClaimGroup("C1", {"loss": ("iou", "alpha_iou")}),),
+    seeds=(0,),
+    warm_starts=(
+        WarmStart("task_aligned", {"model": "yolov5nu.yaml", "loss": "ciou", "epochs": 1}),
+        WarmStart("anchor", {"model": "yolov5n-anchor.yaml", "loss": "ciou", "epochs": 1}, start_from="task_aligned"),
+    ),
+)
+
+
+def test_reproduce_trains_warm_starts_first_then_cells_from_them_and_resumes(tmp_path, capsys):
+    train = FakeTrain()
+    report = reproduce(TINY, project=tmp_path, train=train)
+    suite_dir = tmp_path / "tiny"
+    assert report == suite_dir / "report" / "report.md" and report.is_file()
+    names = [c.get("name") for c in train.calls]
+    assert names[:2] == ["model-yolov5nu_yaml", "model-yolov5n-anchor.yaml"]  # the warm starts, in order
+    assert train.calls[1]["pretrained"] == str(suite_dir / "warm" / "task_aligned.pt")
+    for regime in ("task_aligned", "anchor"):
+        assert torch.load(suite_dir / "warm" / f"{regime}.pt", weights_only=False)["epoch"] == 0
+    cells = train.calls[2:]
+    assert len(cells) == 4
+    assert {c["pretrained"] for c in cells} == {str(suite_dir / "warm" / f"{r}.pt") for r in ("anchor", "task_aligned")}
+    assert len(read_results(suite_dir / "results.jsonl")) == 4
+    # a rerun trains nothing: every stage has its rows
+    again = FakeTrain()
+    reproduce(TINY, project=tmp_path, train=again)
+    assert again.calls == []
+    reproduce(TINY, project=tmp_path, dry_run=True)
+    assert "done  model-yolov5nu_yaml__seed-0__loss-alpha_iou" in capsys.readouterr().out
+
+
+def test_a_dry_run_lists_every_training_and_writes_nothing(tmp_path, capsys):
+    reproduce("voc", project=tmp_path, dry_run=True)
+    out = capsys.readouterr().out
+    assert "suite=voc" in out and len(re.findall(r"^\s+todo\s+model-", out, re.M)) == len(
+        suite_sweep(SUITES["voc"], tmp_path).cells()
+    )
+    assert not any(tmp_path.iterdir())
+
+
+def test_bad_input_names_the_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"suite=nope: no such suite; choose suite=cpu\|voc\|coco"):
+        get_suite("nope")
+    with pytest.raises(ConfigError, match="loss: set by the suite per cell"):
+        reproduce("cpu", project=tmp_path, overrides={"loss": "iou"}, dry_run=True)
+    assert main(["reproduce"]) == 2
+    assert main(["reproduce", "suite=cpu", "epoch=3", "dry_run=True", f"project={tmp_path}"]) == 2
+
+
+@pytest.mark.parametrize("name", ["cpu", "voc"])
+def test_the_suites_rows_allow_every_claim_in_both_regimes(name):
+    """Rows shaped exactly as the suite's cells (random metrics) give a row of every claim in each regime."""
+    import random
+
+    from yolo_alpha.evaluate.coco import COUNT_KEYS
+    from yolo_alpha.report.tables import TABLE_METRICS
+    from yolo_alpha.reproduce import CLAIM_IDS, all_claims
+
+    rng = random.Random(0)
+    rows, series = [], {}
+    for cell in suite_sweep(get_suite(name), "runs/reproduce").cells():
+        row = {"cell_id": cell.cell_id, "params": dict(cell.params), "run_dir": cell.cell_id}
+        row |= {m: rng.uniform(0.2, 0.6) for m in TABLE_METRICS} | {k: rng.randint(50, 100) for k in COUNT_KEYS}
+        rows.append(row)
+        series[cell.cell_id] = [rng.uniform(0.2, 0.6) for _ in range(6)]
+    found = {(c.claim, c.regime) for c in all_claims(rows, series)}
+    assert found == {(claim, regime) for claim in CLAIM_IDS for regime in pairing.REGIMES}
