@@ -40,6 +40,10 @@ def test_the_section_averages_seeds_and_bands_by_hand(tmp_path):
     assert "## Diagnostics: what the box loss saw in training" in report
     assert "| task-aligned | loss=iou | 2 | 100 | 0.600 | 100.0 | 0.0 | 0.0 | 0.0 | 25.0 |" in report
     assert "| task-aligned | loss=alpha_iou (α=3) | 2 | 100 | 0.600 | 0.0 | 0.0 | 50.0 | 50.0 | 25.0 |" in report
+    assert (
+        "- task-aligned: α = 3 puts 100 % of the box gradient on positives with IoU ≥ 0.7 (α = 1: 0 %) and 0 % on "
+        "those below 0.5 (100 %); the box term is 25 % of the training loss (25 %), with 100 positives per batch"
+    ) in report
     out = tmp_path / "sweep" / "report"
     assert (out / "gradient_share.png").is_file()
     with (out / "gradient_share.csv").open() as f:

@@ -125,8 +125,38 @@ def diagnostics_section(out: Path, rows: list[dict], base: SweepBase) -> list[st
             f"| {REGIME_NAMES[s['regime']]} | {s['config']} | {s['runs']} | {positives} | "
             f"{_cell(s['mean_iou'], 1, 3)} | {grads} | {_cell(s['box_loss_share'])} |"
         )
-    lines += ["", *_figure(out, summaries), "Data: [diagnostics.csv](diagnostics.csv) (fractions).", ""]
+    lines += [
+        "",
+        *_readings(summaries),
+        *_figure(out, summaries),
+        "Data: [diagnostics.csv](diagnostics.csv) (fractions).",
+        "",
+    ]
     return lines
+
+
+def _readings(summaries: list[dict]) -> list[str]:
+    """Return one sentence per regime on α = 3 against α = 1 (α-IoU vs IoU): where the gradient and the loss went."""
+    out = []
+    for regime in sorted({s["regime"] for s in summaries}):
+        by_loss = {
+            s["_params"].get("loss"): s for s in summaries if s["regime"] == regime and set(s["_params"]) == {"loss"}
+        }
+        one, three = by_loss.get("iou"), by_loss.get("alpha_iou")
+        if not (one and three):
+            continue
+        high = [_band(s, 7, 10) for s in (one, three)]
+        low = [_band(s, 0, 5) for s in (one, three)]
+        share = [s["box_loss_share"] for s in (one, three)]
+        name, positives, iou = REGIME_NAMES[regime], _cell(three["positives_per_batch"], 1, 0), three["mean_iou"]
+        gradient = (
+            f"{100 * high[1]:.0f} % of the box gradient on positives with IoU ≥ 0.7 (α = 1: {100 * high[0]:.0f} %)"
+        )
+        below = f"{100 * low[1]:.0f} % on those below 0.5 ({100 * low[0]:.0f} %)"
+        term = f"the box term is {_cell(share[1], 100, 0)} % of the training loss ({_cell(share[0], 100, 0)} %)"
+        out.append(f"- {name}: α = 3 puts {gradient} and {below}; {term}, with {positives} positives per batch "
+                   f"of mean IoU {_cell(iou, 1, 2)}.")  # fmt: skip
+    return [*out, ""] if out else []
 
 
 def _figure(out: Path, summaries: list[dict]) -> list[str]:

@@ -37,7 +37,8 @@ def demo_settings(study: str | Path, overrides: dict[str, Any] | None = None) ->
             f"committed under {DEFAULT_STUDY}), or produce one: yolo-alpha reproduce suite=cpu project=<dir>"
         )
     settings = {**CPU.base, "model": regime.model, "pretrained": str(weights), "loss": DEMO_LOSS, "seed": 0}
-    return {**settings, "project": "runs/demo", "name": DEMO_LOSS, **(overrides or {})}
+    # Absolute: Ultralytics 8.4 would put a relative project under its runs_dir (runs/detect/runs/demo).
+    return {**settings, "project": str(Path("runs/demo").resolve()), "name": DEMO_LOSS, **(overrides or {})}
 
 
 def study_rows(study: str | Path, loss: str) -> list[dict]:
