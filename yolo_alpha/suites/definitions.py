@@ -158,7 +158,7 @@ def get_suite(name: Any) -> Suite:
 
 
 def warm_start_cell(warm: WarmStart) -> Cell:
-    """Return the one cell of a warm start's sweep (``<suite>/warm_start/<regime>``): its model."""
+    """Return the one cell of a warm start's sweep (``<suite>/warm/<regime>``): its model."""
     return Cell((("model", warm.settings["model"]),))
 
 

@@ -1,7 +1,7 @@
 """`yolo-alpha reproduce suite=…`: train a suite's warm starts, then its cells, then write its report.
 
 Everything goes into one folder, ``<project>/<suite>`` (default runs/reproduce/<suite>): the warm starts under
-``warm_start/<regime>/`` (each a one-cell sweep), the cells as the suite's sweep (``results.jsonl``, ``runs/``), the
+``warm/<regime>/`` (each a one-cell sweep), the cells as the suite's sweep (``results.jsonl``, ``runs/``), the
 report beside them. Every stage is a sweep, so a rerun of the same command continues where a kill left it, on any
 backend the sweep verb takes.
 """
@@ -44,7 +44,7 @@ def suite_sweep(suite: Suite, project: str | Path, overrides: dict[str, Any] | N
 
 
 def warm_start_sweep(suite: Suite, warm: WarmStart, project: str | Path, overrides: dict[str, Any] | None = None):
-    """Return the one-cell sweep of a warm start, in ``<project>/<suite>/warm_start/<regime>``."""
+    """Return the one-cell sweep of a warm start, in ``<project>/<suite>/warm/<regime>``."""
     suite_dir = Path(project) / suite.name
     shared = {k: v for k, v in {**suite.base, **(overrides or {})}.items() if k not in OWN_WARM_START_KEYS}
     regime = next(r for r in suite.regimes if r.name == warm.regime)
