@@ -16,6 +16,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from yolo_alpha.charts.files import write_csv
+from yolo_alpha.report.claims_section import REGIME_NAMES
 from yolo_alpha.report.sweep_base import SweepBase
 from yolo_alpha.report.tables import config_label
 from yolo_alpha.reproduce import pairing
@@ -23,7 +24,6 @@ from yolo_alpha.reproduce import pairing
 DIAGNOSTICS_FILE = "diagnostics.csv"  # the name yolo_alpha.ultralytics.diagnostics writes (a test holds them equal)
 BINS = [f"{i / 10:.1f}-{(i + 1) / 10:.1f}" for i in range(10)]
 BANDS = (("IoU < 0.5", 0, 5), ("0.5-0.7", 5, 7), ("0.7-0.9", 7, 9), ("≥ 0.9", 9, 10))
-REGIME_NAMES = {pairing.ANCHOR: "anchor-based YOLOv5", pairing.TASK_ALIGNED: "task-aligned"}
 
 
 def read_csv_rows(path: Path) -> list[dict[str, float]]:
