@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fake_sweep import ALTERNATE, CLAIM_BASE, LOSE, WIN, claim_rows, write_sweep, write_sweep_yaml
 
 from yolo_alpha.report import load_results, write_report
-from yolo_alpha.report.claims_section import CLAIMS_CSV_COLUMNS, TITLE, epoch_series
+from yolo_alpha.report.claims_section import CLAIMS_CSV_COLUMNS, TITLE, _compared, epoch_series, shared_settings
 from yolo_alpha.reproduce import all_claims, t_critical
 
 GRID = {"loss": ["iou", "alpha_iou"], "seed": [0, 1, 2]}
@@ -126,7 +127,10 @@ def test_both_regimes_in_one_sweep_sit_side_by_side(tmp_path):
         for regime in ("anchor-based YOLOv5", "task-aligned")
     ]
     anchor = _row(table, "C1", "mAP50-95", "anchor-based YOLOv5")
-    assert anchor["Compared"] == "loss=alpha_iou (α=3) vs loss=iou at model=yolov5s-anchor.yaml"
+    # Each regime's model is in all its rows: named once above the table, not in every row's Compared.
+    assert anchor["Compared"] == "loss=alpha_iou (α=3) vs loss=iou"
+    shared = "Settings every row of a regime shares (not repeated under *Compared*): "
+    assert f"{shared}anchor-based YOLOv5: `model=yolov5s-anchor.yaml`; task-aligned: `model=yolov8n.yaml`." in text
     assert anchor["Verdict"] == _row(table, "C1", "mAP50-95", "task-aligned")["Verdict"] == "reproduced"
     assert "Model: the grid's `model` of each run" in text
     assert "Not tested:" in text and "no rows of the" not in text  # both regimes have rows
@@ -172,11 +176,32 @@ def test_a_cfg_file_that_cannot_be_found_falls_back_and_says_why(tmp_path):
 
 def test_a_noise_rate_set_in_the_base_makes_the_rows_noisy(tmp_path):
     # The rows' params hold only the grid's keys: without the base's η they would read as clean (C1, Table 1).
-    table = _table(_report(tmp_path, "noisy", base={"noise_eta": 0.2}))
+    text = _report(tmp_path, "noisy", base={"noise_eta": 0.2})
+    table = _table(text)
     assert {r["Claim"] for r in table} == {"C3"}
     row = _row(table, "C3", "mAP75-95")
-    assert row["Compared"] == "loss=alpha_iou (α=3) vs loss=iou at noise_eta=0.2"
+    assert row["Compared"] == "loss=alpha_iou (α=3) vs loss=iou"  # every row has η = 0.2: it is named above the table
+    assert "(not repeated under *Compared*): task-aligned: `noise_eta=0.2`." in text
     assert row["Paper"].startswith("Table 3 VOC η = 0.2, IoU → α-IoU:")
+
+
+def test_compared_keeps_only_what_tells_a_regimes_rows_apart():
+    def row(regime, **context):
+        return SimpleNamespace(regime=regime, context=context, compared="loss=alpha_iou (α=3) vs loss=iou")
+
+    anchor = {"model": "yolov5n-anchor.yaml", "nbs": 16}
+    rows = [row("anchor", **anchor), row("anchor", **anchor, noise_eta=0.1), row("task_aligned", model="yolov8n.yaml")]
+    shared = shared_settings(rows)
+    assert shared == {"anchor": anchor, "task_aligned": {"model": "yolov8n.yaml"}}
+    assert [_compared(r, shared) for r in rows] == [
+        "loss=alpha_iou (α=3) vs loss=iou",
+        "loss=alpha_iou (α=3) vs loss=iou at noise_eta=0.1",
+        "loss=alpha_iou (α=3) vs loss=iou",
+    ]
+    # A value that differs between rows is nobody's shared setting; a regime with nothing shared has no entry.
+    rows = [row("anchor", nbs=16), row("anchor", nbs=64), row("task_aligned")]
+    assert shared_settings(rows) == {}
+    assert _compared(rows[1], {}) == "loss=alpha_iou (α=3) vs loss=iou at nbs=64"
 
 
 def test_c6_reads_each_runs_results_csv(tmp_path):

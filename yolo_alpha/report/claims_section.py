@@ -12,6 +12,7 @@ from yolo_alpha.charts.files import write_csv
 from yolo_alpha.evaluate.coco import COUNT_KEYS
 from yolo_alpha.report import figures
 from yolo_alpha.report.sweep_base import SweepBase, with_base_keys
+from yolo_alpha.report.tables import config_label
 
 # Modules, not names: yolo_alpha.reproduce imports yolo_alpha.report.tables, so when it is imported first this module
 # runs while reproduce.claims is half-defined (pairing and stats are not): claims' names are looked up at call time.
@@ -93,11 +94,12 @@ def claims_section(out: Path, rows: list[dict], base: SweepBase) -> list[str]:
     write_csv(out / "claims.csv", [claim_csv_row(c) for c in found], columns=CLAIMS_CSV_COLUMNS)
     if not found:
         return []
-    lines = [TITLE, "", model_note(rows, base), "", how_to_read(), "", *_seed_note(found)]
+    shared = shared_settings(found)
+    lines = [TITLE, "", model_note(rows, base), "", *_shared_lines(shared), how_to_read(), "", *_seed_note(found)]
     lines += [TABLE_HEADER, "|---|---|---|---|---|---:|---:|---:|---:|---|---:|"]
-    lines += [_table_line(c) for c in found]
+    lines += [_table_line(c, shared) for c in found]
     lines.append("")
-    notes = [f"- {c.claim}, {_regime(c.regime)}, {_compared(c)}, {c.metric}: {c.note}" for c in found if c.note]
+    notes = [f"- {c.claim}, {_regime(c.regime)}, {_compared(c, shared)}, {c.metric}: {c.note}" for c in found if c.note]
     lines += ["Notes:", "", *notes, ""] if notes else []
     lines += _missing_lines(missing)
     lines += ["Data: [claims.csv](claims.csv) (one row per row above; fractions, not percent; counts as counts).", ""]
@@ -114,6 +116,29 @@ def model_note(rows: list[dict], base: SweepBase) -> str:
     if with_model:
         return f"Model: the grid's `model` where a run has one, else {default}, {origin}."
     return f"Model: {default} for every run, {origin}."
+
+
+def shared_settings(found: list) -> dict[str, dict]:
+    """Return {regime: the params every claim row of that regime has, with equal values}.
+
+    A suite's rows repeat their regime's model, warm start and gains in every row; the table names them once (see
+    :func:`_shared_lines`) and *Compared* keeps what tells the rows apart (η, fraction). claims.csv keeps them all.
+    """
+    shared: dict[str, dict] = {}
+    for c in found:
+        if c.regime not in shared:
+            shared[c.regime] = dict(c.context)
+        else:
+            shared[c.regime] = {k: v for k, v in shared[c.regime].items() if k in c.context and c.context[k] == v}
+    return {regime: params for regime, params in shared.items() if params}
+
+
+def _shared_lines(shared: dict[str, dict]) -> list[str]:
+    if not shared:
+        return []
+    order = sorted(shared, key=pairing.REGIMES.index)
+    parts = [f"{_regime(regime)}: `{config_label(shared[regime])}`" for regime in order]
+    return [f"Settings every row of a regime shares (not repeated under *Compared*): {'; '.join(parts)}.", ""]
 
 
 def claim_csv_row(c) -> dict:
@@ -161,7 +186,7 @@ def metric_unit(metric: str) -> tuple[float, str, int]:
     return 1.0, "", 3
 
 
-def _table_line(c) -> str:
+def _table_line(c, shared: dict[str, dict]) -> str:
     scale, unit, places = metric_unit(c.metric)
     d = c.difference
     delta = _signed(scale * d.mean, places)
@@ -172,7 +197,7 @@ def _table_line(c) -> str:
     cells = [
         c.claim,
         _regime(c.regime),
-        _compared(c),
+        _compared(c, shared),
         f"{c.metric} ({unit})" if unit else c.metric,
         c.paper,
         _mean_std(c.alpha_mean, c.alpha_std, scale, places),
@@ -219,8 +244,10 @@ def _regime(regime: str) -> str:
     return REGIME_NAMES.get(regime, regime)
 
 
-def _compared(c) -> str:
-    return f"{c.compared} at {c.config}" if c.context else c.compared
+def _compared(c, shared: dict[str, dict]) -> str:
+    common = shared.get(c.regime, {})
+    rest = {k: v for k, v in c.context.items() if k not in common or common[k] != v}
+    return f"{c.compared} at {config_label(rest)}" if rest else c.compared
 
 
 def _mean_std(mean: float | None, std: float | None, scale: float, places: int) -> str:
