@@ -25,6 +25,7 @@ from yolo_alpha.reproduce import (
     claim_c5,
     claim_c6,
     claim_c7,
+    claim_schedule,
     config_alpha,
     epoch_differences,
     missing_claims,
@@ -347,6 +348,19 @@ def series_of(rows, late=0.001):
         values = [*ALPHA_SERIES[:4], *(v + late * seed for v in ALPHA_SERIES[4:])] if alpha else BASE_SERIES
         out[r["run_dir"]] = values
     return out
+
+
+def test_s_compares_the_schedule_with_alpha_1_and_with_alpha_3_without_it():
+    rows = sweep() + [run("alpha_iou", seed, b + 0.02, alpha_warmup=5) for seed, b in enumerate(BASE)]
+    found = by_metric(claim_schedule(rows), "mAP50-95")
+    assert [r.compared for r in found] == [
+        "loss=alpha_iou (α=3), alpha_warmup=5 vs loss=iou",
+        "alpha_warmup=5 vs no alpha_warmup",  # the same α-IoU (α = 3) with and without the schedule
+    ]
+    assert [r.config for r in found] == [f"model={ANCHOR}", f"loss=alpha_iou (α=3), model={ANCHOR}"]
+    # +0.02 over IoU per seed; over α-IoU (IoU + GAIN): 0.02 − GAIN = 0.010, 0.009, 0.011
+    assert [r.difference.mean for r in found] == pytest.approx([0.02, 0.01])
+    assert [r.verdict for r in found] == ["reproduced", "reproduced"]
 
 
 def test_c6_crossing_epoch_and_late_gain():

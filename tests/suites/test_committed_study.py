@@ -1,4 +1,5 @@
-"""The committed CPU study (docs/reproduction/cpu): its report is exactly what `yolo-alpha report` makes of its rows."""
+"""The committed CPU study (docs/reproduction/cpu) and its ablation (cpu_obj_target): each report is exactly what
+`yolo-alpha report` makes of the folder's rows, and the rows are cells of the folder's grid."""
 
 import shutil
 from pathlib import Path
@@ -12,13 +13,19 @@ from yolo_alpha.sweep import load_sweep, read_results
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = Path("docs/reproduction/cpu")  # as the report was written: `yolo-alpha report docs/reproduction/cpu`
+ABLATION = Path("docs/reproduction/cpu_obj_target")  # its own sweep.yaml: `yolo-alpha sweep cfg=<it>/sweep.yaml`
 KEPT = ("results.csv", "diagnostics.csv", "args.yaml")  # what the study commits of each run
 
 
+@pytest.fixture(params=[STUDY, ABLATION], ids=str)
+def study(request) -> Path:
+    return request.param
+
+
 @pytest.fixture
-def regenerated(tmp_path) -> Path:
-    """Return a copy of the committed study (rows and per-run files, no report) with its report written anew."""
-    source, copy = ROOT / STUDY, tmp_path / STUDY
+def regenerated(tmp_path, study) -> Path:
+    """Return a copy of a committed study (rows and per-run files, no report) with its report written anew."""
+    source, copy = ROOT / study, tmp_path / study
     copy.mkdir(parents=True)
     for name in ("results.jsonl", "sweep.yaml"):
         shutil.copy(source / name, copy / name)
@@ -31,14 +38,14 @@ def regenerated(tmp_path) -> Path:
     return copy / "report"
 
 
-def test_the_committed_report_is_what_report_regenerates(regenerated, tmp_path):
-    committed = ROOT / STUDY / "report"
+def test_the_committed_report_is_what_report_regenerates(regenerated, tmp_path, study):
+    committed = ROOT / study / "report"
     written = sorted(p.name for p in regenerated.iterdir() if p.suffix in (".md", ".csv"))
     assert written == sorted(p.name for p in committed.iterdir() if p.suffix in (".md", ".csv"))
     for name in written:
-        text = (regenerated / name).read_text(encoding="utf-8").replace(str(tmp_path / STUDY), str(STUDY))
+        text = (regenerated / name).read_text(encoding="utf-8").replace(str(tmp_path / study), str(study))
         assert text == (committed / name).read_text(encoding="utf-8"), (
-            f"{name} differs: rerun yolo-alpha report {STUDY}"
+            f"{name} differs: rerun yolo-alpha report {study}"
         )
 
 
@@ -49,3 +56,15 @@ def test_the_committed_rows_are_cells_of_the_cpu_suite():
     assert all(cells.get(row["cell_id"]) == row["params"] for row in rows)
     # the folder's sweep.yaml is the suite's grid: rerunning the suite resumes it instead of refusing it
     assert load_sweep(ROOT / STUDY / "sweep.yaml").spec() == {**suite_sweep(CPU, STUDY.parent).spec(), "name": "cpu"}
+
+
+def test_the_ablation_is_the_studys_anchor_cells_with_the_plain_iou_objectness_target():
+    ablation = load_sweep(ROOT / ABLATION / "sweep.yaml")
+    rows = read_results(ROOT / ABLATION / "results.jsonl")
+    cells = {c.cell_id: dict(c.params) for c in ablation.cells()}
+    assert rows and all(cells.get(row["cell_id"]) == row["params"] for row in rows)
+    suite = {c.cell_id: dict(c.params) for c in suite_sweep(CPU, STUDY.parent).cells()}
+    for params in cells.values():  # each ablation cell is a study cell but for obj_target=iou
+        assert params.pop("obj_target") == "iou"
+        assert params in suite.values()
+    assert ablation.base == suite_sweep(CPU, STUDY.parent).base

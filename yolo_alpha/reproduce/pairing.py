@@ -107,10 +107,14 @@ def loss_at(family: str, alpha: float) -> Callable[[Mapping[str, Any]], bool]:
 def compared_label(alpha_params: Mapping, baseline_params: Mapping, context: Mapping) -> str:
     """Return "<α configuration> vs <baseline>", each labelled by its params outside `context`."""
 
-    def label(params):
-        return config_label(dict(params), [k for k in params if k not in context])
+    def label(params, other):
+        keys = [k for k in params if k not in context]
+        if keys:
+            return config_label(dict(params), keys)
+        # a side that only lacks the other's keys (S: "alpha_warmup=5 vs no alpha_warmup"), not "(all runs)"
+        return ", ".join(f"no {k}" for k in other if k not in context and k not in params) or config_label({})
 
-    return f"{label(alpha_params)} vs {label(baseline_params)}"
+    return f"{label(alpha_params, baseline_params)} vs {label(baseline_params, alpha_params)}"
 
 
 def seed_order(seed: Any) -> tuple:
