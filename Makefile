@@ -8,11 +8,12 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-# pip (not uv/poetry) so that the torch wheels on local disk are used where a machine has them.
-$(STAMP): pyproject.toml
+# pip (not uv/poetry) so that the torch wheels on local disk are used where a machine has them;
+# constraints.txt pins the packages that set the study's numerics (so `make demo` prints the README's table).
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,export,ray]"
+	$(BIN)/pip install --quiet -e ".[dev,export,ray]" -c constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
