@@ -1,5 +1,6 @@
-"""The committed CPU study (docs/reproduction/cpu) and its ablation (cpu_obj_target): each report is exactly what
-`yolo-alpha report` makes of the folder's rows, and the rows are cells of the folder's grid."""
+"""The committed CPU study (docs/reproduction/cpu) and its ablation (cpu_obj_target; cpu_obj_target_opencv51 as first
+trained, under opencv 5.1): each report is exactly what `yolo-alpha report` makes of the folder's rows, and the rows
+are cells of the folder's grid."""
 
 import shutil
 from pathlib import Path
@@ -14,10 +15,11 @@ from yolo_alpha.sweep import load_sweep, read_results
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = Path("docs/reproduction/cpu")  # as the report was written: `yolo-alpha report docs/reproduction/cpu`
 ABLATION = Path("docs/reproduction/cpu_obj_target")  # its own sweep.yaml: `yolo-alpha sweep cfg=<it>/sweep.yaml`
+ABLATION_OPENCV51 = Path("docs/reproduction/cpu_obj_target_opencv51")  # the same grid, first trained under opencv 5.1
 KEPT = ("results.csv", "diagnostics.csv", "args.yaml")  # what the study commits of each run
 
 
-@pytest.fixture(params=[STUDY, ABLATION], ids=str)
+@pytest.fixture(params=[STUDY, ABLATION, ABLATION_OPENCV51], ids=str)
 def study(request) -> Path:
     return request.param
 
@@ -58,9 +60,10 @@ def test_the_committed_rows_are_cells_of_the_cpu_suite():
     assert load_sweep(ROOT / STUDY / "sweep.yaml").spec() == {**suite_sweep(CPU, STUDY.parent).spec(), "name": "cpu"}
 
 
-def test_the_ablation_is_the_studys_anchor_cells_with_the_plain_iou_objectness_target():
-    ablation = load_sweep(ROOT / ABLATION / "sweep.yaml")
-    rows = read_results(ROOT / ABLATION / "results.jsonl")
+@pytest.mark.parametrize("folder", [ABLATION, ABLATION_OPENCV51], ids=str)
+def test_the_ablation_is_the_studys_anchor_cells_with_the_plain_iou_objectness_target(folder):
+    ablation = load_sweep(ROOT / folder / "sweep.yaml")
+    rows = read_results(ROOT / folder / "results.jsonl")
     cells = {c.cell_id: dict(c.params) for c in ablation.cells()}
     assert rows and all(cells.get(row["cell_id"]) == row["params"] for row in rows)
     suite = {c.cell_id: dict(c.params) for c in suite_sweep(CPU, STUDY.parent).cells()}
