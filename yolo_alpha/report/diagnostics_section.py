@@ -24,6 +24,7 @@ from yolo_alpha.reproduce import pairing
 DIAGNOSTICS_FILE = "diagnostics.csv"  # the name yolo_alpha.ultralytics.diagnostics writes (a test holds them equal)
 BINS = [f"{i / 10:.1f}-{(i + 1) / 10:.1f}" for i in range(10)]
 BANDS = (("IoU < 0.5", 0, 5), ("0.5-0.7", 5, 7), ("0.7-0.9", 7, 9), ("≥ 0.9", 9, 10))
+_POWERS = ("iou", "alpha_iou")  # α = 1 and α = 3 of the plain IoU loss, as the paper's Table 3 (noisy boxes)
 
 
 def read_csv_rows(path: Path) -> list[dict[str, float]]:
@@ -192,9 +193,6 @@ def _noise_readings(summaries: list[dict]) -> list[str]:
             f"the suppression of badly fitting boxes that §4.3 credits for α-IoU's robustness; {term}."
         )
     return [*out, ""] if out else []
-
-
-_POWERS = ("iou", "alpha_iou")  # α = 1 and α = 3 of the plain IoU loss, as the paper's Table 3
 
 
 def _figure(out: Path, summaries: list[dict]) -> list[str]:
