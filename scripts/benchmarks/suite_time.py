@@ -27,6 +27,15 @@ def group_of(params: dict) -> str:
     return "C4 α" if "alpha" in params else "C1 clean"
 
 
+def _shown(study: Path) -> str:
+    """Return the study's folder as the report shows it: relative to the current folder when inside it (no machine
+    path in a committed file)."""
+    try:
+        return str(study.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(study)
+
+
 def bench_suite_time(out: Measurements, study: Path) -> None:
     """Record the suite's total wall time (measured + projected) over its 4-hour budget, with a table per group."""
     rows = {row["cell_id"]: row for row in read_results(study / "results.jsonl")}
@@ -52,7 +61,7 @@ def bench_suite_time(out: Measurements, study: Path) -> None:
     warm_text = ", ".join(f"{r['cell_id']} {float(r['seconds']) / 60:.1f} min" for r in warm)
     total = warm_s + projected
     lines = [
-        f"### CPU reproduction suite (`yolo-alpha reproduce suite=cpu`, {study})\n",
+        f"### CPU reproduction suite (`yolo-alpha reproduce suite=cpu`, {_shown(study)})\n",
         f"{len(rows)} of {len(cells)} cells finished; warm starts {warm_s / 60:.1f} min ({warm_text}).\n",
         "| regime | group | cells | finished | mean per finished cell |",
         "|---|---|---:|---:|---:|",

@@ -1,6 +1,8 @@
 """The reproduction suites: their cells, warm starts and folder layout (stand-in train), the verb's errors."""
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -45,7 +47,7 @@ def test_the_cpu_suite_pairs_every_alpha_cell_with_its_baseline_in_each_regime()
     params = [dict(c.params) for c in sweep.cells()]
     for regime in (r.model for r in CPU.regimes):
         mine = [p for p in params if p["model"] == regime]
-        assert {p["pretrained"] for p in mine} == {str(warm_start_weights("docs/reproduction/cpu", _regime(regime)))}
+        assert {p["pretrained"] for p in mine} == {f"warm/{_regime(regime)}.pt"}  # relative to the suite folder
         for p in mine:
             if p["loss"].startswith("alpha_") and "alpha" not in p and "alpha_warmup" not in p:
                 base = {**p, "loss": p["loss"][len("alpha_") :]}
@@ -64,7 +66,12 @@ def test_the_warm_starts_share_the_base_and_the_anchor_one_starts_from_the_task_
     assert task_aligned.base["loss"] == anchor.base["loss"] == "ciou"
     assert task_aligned.base["imgsz"] == CPU.base["imgsz"] and "warmup_epochs" not in task_aligned.base
     assert "pretrained" not in task_aligned.base
-    assert anchor.base["pretrained"] == str(warm_start_weights("runs/reproduce/cpu", "task_aligned"))
+    # relative to the anchor warm start's own folder, <suite>/warm/anchor: the task-aligned one's weights
+    assert anchor.base["pretrained"] == "../task_aligned.pt"
+    own_folder = Path(anchor.project) / anchor.name
+    assert os.path.normpath(own_folder / anchor.base["pretrained"]) == str(
+        warm_start_weights(f"{project}/cpu", "task_aligned")
+    )
     assert [dict(c.params) for c in anchor.cells()] == [{"model": "yolov5n-anchor.yaml"}]
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from yolo_alpha.sweep import SweepGrid, read_results, run_sweep
 from yolo_alpha.sweep.backends import SweepOptions
+from yolo_alpha.sweep.paths import run_folder
 
 pytestmark = pytest.mark.slow
 TIMING_KEYS = ("seconds", "run_dir")  # where and how long; every other value must match the local backend's
@@ -34,7 +35,12 @@ def grid(tiny_data) -> SweepGrid:
 
 @pytest.fixture(scope="module")
 def local_rows(grid, same_threads, tmp_path_factory) -> list[dict]:
-    return read_results(run_sweep(grid, project=tmp_path_factory.mktemp("local")))
+    return rows_of(run_sweep(grid, project=tmp_path_factory.mktemp("local")))
+
+
+def rows_of(results: Path) -> list[dict]:
+    """Return the rows of a results file with each run_dir a usable path (rows record it relative to the sweep)."""
+    return [{**row, "run_dir": str(run_folder(row, results.parent))} for row in read_results(results)]
 
 
 def losses(row: dict) -> dict:
@@ -52,7 +58,7 @@ def metrics(rows: list[dict]) -> list[dict]:
 def test_two_workers_give_the_local_rows_for_the_same_seeds(backend, grid, local_rows, tmp_path):
     if backend == "ray":
         pytest.importorskip("ray", reason="the [ray] extra is not installed")
-    rows = read_results(run_sweep(grid, project=tmp_path, options=SweepOptions(backend=backend, workers=2)))
+    rows = rows_of(run_sweep(grid, project=tmp_path, options=SweepOptions(backend=backend, workers=2)))
     assert [r["cell_id"] for r in rows] == ["loss-ciou__seed-0", "loss-alpha_ciou__seed-0"]
     assert metrics(rows) == metrics(local_rows)
     # one epoch of tiny data leaves AP at 0: the training losses show that the runs are the same runs

@@ -8,6 +8,7 @@ import yaml
 
 from yolo_alpha.config import packaged_cfg_dir
 from yolo_alpha.sweep import SweepError, SweepGrid, load_sweep, validate_cells
+from yolo_alpha.sweep.grid import spec_differences, spec_identity
 
 
 def write_sweep(tmp_path: Path, spec: dict) -> Path:
@@ -161,3 +162,26 @@ def test_ids_never_hold_a_name_ultralytics_rewrites_in_weights_paths():
     # Ultralytics reads runs/model-yolov5nu.yaml/weights/best.pt as runs/model-yolov5n.yaml/... (then downloads it)
     ids = [c.cell_id for c in SweepGrid("s", {}, {"model": ("yolov5nu.yaml", "yolov8n.yaml", "yolov3u.yaml")}).cells()]
     assert ids == ["model-yolov5nu_yaml", "model-yolov8n.yaml", "model-yolov3u_yaml"]
+
+
+def test_spec_differences_name_each_key_recorded_vs_now():
+    recorded = {"name": "a", "base": {"epochs": 2, "data": "synthetic"}, "grid": {"loss": ["iou", "ciou"]}}
+    now = SweepGrid("b", {"epochs": 3, "data": "synthetic"}, {"loss": ("iou",), "seed": (0,)}).spec()
+    assert spec_differences(recorded, now) == [
+        "base epochs: recorded 2, now 3",
+        "grid loss: recorded [iou, ciou], now [iou]",
+        "grid seed: recorded unset, now [0]",
+    ]
+    assert spec_identity(recorded) != spec_identity(now) and spec_identity({**now, "name": "x"}) == spec_identity(now)
+
+
+def test_spec_differences_of_lists_of_mappings_name_the_mapping():
+    recorded = {"base": {}, "grid": [{"loss": ["iou"]}, {"pretrained": ["/old/machine/warm/anchor.pt"]}]}
+    now = SweepGrid("s", {}, ({"loss": ("iou",)}, {"pretrained": ("warm/anchor.pt",)})).spec()
+    assert spec_differences(recorded, now) == [
+        "grid[1] pretrained: recorded [/old/machine/warm/anchor.pt], now [warm/anchor.pt]"
+    ]
+    assert spec_differences({"base": {}, "grid": [{"loss": ["iou"]}]}, now)[0] == "grid: recorded 1 mapping(s), now 2"
+    assert spec_differences(["not", "a", "spec"], now) == [
+        "the recorded spec is not a sweep spec (a mapping with base and grid)"
+    ]

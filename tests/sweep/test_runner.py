@@ -37,7 +37,7 @@ def test_rows_layout_and_per_cell_run_folders(tmp_path):
     assert [r["cell_id"] for r in rows] == IDS
     assert rows[0]["params"] == {"loss": "ciou", "seed": 0}
     assert rows[0]["mAP50-95"] == pytest.approx(0.5) and rows[0]["AP95"] == pytest.approx(0.5)
-    assert rows[0]["epochs"] == 2 and rows[0]["run_dir"] == str(tmp_path / "s" / "runs" / IDS[0])
+    assert rows[0]["epochs"] == 2 and rows[0]["run_dir"] == f"runs/{IDS[0]}"  # relative to the sweep folder
     assert "noise_mean_iou" not in rows[0] and rows[0]["seconds"] >= 0
     assert train.calls[0] == {"epochs": 2, "loss": "ciou", "seed": 0, "project": str(tmp_path / "s" / "runs"),
                               "name": IDS[0], "exist_ok": True}  # fmt: skip
@@ -91,14 +91,31 @@ def test_nothing_to_resume_falls_back_to_a_fresh_run(tmp_path):
     assert fake.calls[0]["name"] == IDS[0]
 
 
-def test_a_different_grid_is_refused_and_nothing_is_overwritten(tmp_path):
+def test_a_different_grid_is_refused_saying_what_differs_and_nothing_is_overwritten(tmp_path):
     run_sweep(GRID, project=tmp_path, train=FakeTrain())
     before = {p: p.read_bytes() for p in (tmp_path / "s").iterdir() if p.is_file()}
-    other = SweepGrid("s", {"epochs": 3}, dict(GRID.grid))
+    other = SweepGrid("s", {"epochs": 3, "imgsz": 64}, {"loss": ("ciou",), "seed": (0, 1)})
     train = FakeTrain()
-    with pytest.raises(ValueError, match="come from a different grid; use another name= or delete the folder"):
+    with pytest.raises(SweepError) as refused:
         run_sweep(other, project=tmp_path, train=train)
+    message = str(refused.value)
+    assert message.startswith(
+        f"results in {tmp_path / 's'} come from a different grid (4 finished cell(s), its sweep.yaml): "
+    )
+    for difference in ("base epochs: recorded 2, now 3", "base imgsz: recorded unset, now 64",
+                       "grid loss: recorded [ciou, alpha_ciou], now [ciou]"):  # fmt: skip
+        assert difference in message
+    assert "seed" not in message  # the same in both
+    assert "another name= (e.g. name=s_2) or another project=" in message
+    assert "delete" not in message and "remove" not in message  # the folder holds finished rows
     assert train.calls == [] and before == {p: p.read_bytes() for p in before}
+
+
+def test_a_refusal_names_at_most_four_differences_and_counts_the_rest(tmp_path):
+    run_sweep(GRID, project=tmp_path, train=FakeTrain())
+    keys = {"epochs": 3, "imgsz": 64, "batch": 4, "lr0": 0.1, "lrf": 0.1, "momentum": 0.9}
+    with pytest.raises(SweepError, match=r"base lr0: recorded unset, now 0.1; and 2 more difference\(s\)\. To train"):
+        run_sweep(SweepGrid("s", keys, dict(GRID.grid)), project=tmp_path, train=FakeTrain())
 
 
 def test_a_renamed_sweep_folder_is_the_same_grid_and_resumes(tmp_path):
@@ -155,8 +172,10 @@ def test_dry_run_lists_status_and_writes_nothing(tmp_path, capsys):
     capsys.readouterr()
     train = FakeTrain()
     run_sweep(GRID, project=tmp_path, dry_run=True, train=train)
-    lines = capsys.readouterr().out.split()
-    assert lines == ["done", IDS[0], "resume", IDS[1], "todo", IDS[2], "todo", IDS[3]]
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split() for line in lines[:4]] == [["done", IDS[0]], ["resume", IDS[1]], ["todo", IDS[2]],
+                                                    ["todo", IDS[3]]]  # fmt: skip
+    assert lines[4] == "4 cell(s): 1 done, 1 to resume, 2 to train"
     assert train.calls == [] and sorted((p, p.stat().st_mtime_ns) for p in tmp_path.rglob("*")) == before
     run_sweep(GRID, project=tmp_path / "fresh", dry_run=True, train=train)
     assert not (tmp_path / "fresh").exists()
@@ -217,4 +236,8 @@ def test_a_real_sweep_survives_kill_9_and_finishes_on_rerun(tiny_train, tmp_path
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     assert sorted(r["cell_id"] for r in rows) == ["loss-alpha_ciou", "loss-ciou"]
     assert all(r["epochs"] == 1 and 0 <= r["mAP50-95"] <= 1 for r in rows)
-    assert all(Path(r["run_dir"]).parent == project / "kill" / "runs" for r in rows)
+    assert [r["run_dir"] for r in rows] == [f"runs/{r['cell_id']}" for r in rows]  # relative to the sweep folder
+    for row in rows:  # args.yaml names no path of this machine: the folder moves
+        args = yaml.safe_load((project / "kill" / row["run_dir"] / "args.yaml").read_text())
+        assert (args["project"], args["save_dir"], args["data"]) == ("runs", row["run_dir"], base["data"])
+        assert args["model"] == base["model"]  # as the cell gave it, not the installed cfg file's path

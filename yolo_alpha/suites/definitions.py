@@ -3,6 +3,9 @@
 A suite is one sweep (one resumable folder, one results.jsonl, one report) whose grid is a list of mappings: each
 claim group × regime is one mapping, with the regime's ``model`` (and, on the CPU, its shared warm start as
 ``pretrained``) and the seeds. Shared warm starts are ordinary trainings the suite runs first, into its own folder.
+The warm start is named relative to the suite's folder (``pretrained: warm/anchor.pt``; the sweep runner resolves a
+relative weights path against the sweep folder, :mod:`yolo_alpha.sweep.paths`), so a suite's cells and grid are the
+same wherever the folder lies and however its path is spelt.
 
 ``cpu`` runs on the embedded synthetic set on a 2-core CPU. Its protocol was fixed by two stated criteria before any
 loss was compared — the CIoU baseline must detect (AP50 ≥ 50 % on the embedded val set) and the whole suite must fit
@@ -69,6 +72,7 @@ class Suite:
     groups: tuple[ClaimGroup, ...]
     seeds: tuple[int, ...] = SEEDS
     warm_starts: tuple[WarmStart, ...] = field(default_factory=tuple)
+    hardware: str = "one GPU"  # what one cell is sized for, said by a dry run that has no measured cell time
 
     def warm_start(self, regime: str) -> WarmStart | None:
         """Return the warm start of `regime`, None when its cells train from scratch."""
@@ -118,6 +122,7 @@ CPU = Suite(
         Regime("task_aligned", "yolov5nu.yaml"),
     ),
     groups=(_CLEAN, _ALPHAS, _NOISE, _FRACTION, _schedule(CPU_FINE_TUNE_EPOCHS // 3)),
+    hardware="2 CPU cores",
     warm_starts=(
         # Trained from scratch with CIoU: the same backbone and neck as yolov5n-anchor (layers 0-23).
         WarmStart("task_aligned", {"model": "yolov5nu.yaml", "loss": "ciou", "epochs": CPU_WARM_START_EPOCHS}),
@@ -170,15 +175,22 @@ def warm_start_run(suite_dir: str | Path, warm: WarmStart) -> Path:
 def warm_start_weights(suite_dir: str | Path, regime: str) -> Path:
     """Return the weights every cell of `regime` starts from: its warm start's final weights, copied to a short path.
 
-    Short, because the path is a param of every cell and so part of its name.
+    Short, because the path (relative to the suite folder, :func:`warm_start_name`) is a param of every cell and so
+    part of its name.
     """
-    return Path(suite_dir) / WARM_START_DIR / f"{regime}.pt"
+    return Path(suite_dir) / warm_start_name(regime)
 
 
-def suite_grid(suite: Suite, suite_dir: str | Path) -> list[dict[str, tuple]]:
+def warm_start_name(regime: str) -> str:
+    """Return the path of `regime`'s warm start weights relative to the suite folder, as the cells name it."""
+    return f"{WARM_START_DIR}/{regime}.pt"
+
+
+def suite_grid(suite: Suite) -> list[dict[str, tuple]]:
     """Return the suite's grid as a list of mappings: claim group × regime, each with its model, seeds, warm start.
 
-    Keys in the order that names the cells: model, seed, the group's keys, then the warm start (a long path).
+    Keys in the order that names the cells: model, seed, the group's keys, then the warm start, relative to the
+    suite's folder (no path of the machine: the grid is the same wherever the folder lies).
     """
     grid = []
     for group in suite.groups:
@@ -186,6 +198,6 @@ def suite_grid(suite: Suite, suite_dir: str | Path) -> list[dict[str, tuple]]:
             own = {key: (value,) for key, value in regime.settings.items()}
             mapping = {"model": (regime.model,), "seed": suite.seeds, **group.grid, **own}
             if suite.warm_start(regime.name) is not None:
-                mapping["pretrained"] = (str(warm_start_weights(suite_dir, regime.name)),)
+                mapping["pretrained"] = (warm_start_name(regime.name),)
             grid.append(mapping)
     return grid

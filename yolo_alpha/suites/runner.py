@@ -3,11 +3,14 @@
 Everything goes into one folder, ``<project>/<suite>`` (default runs/reproduce/<suite>): the warm starts under
 ``warm/<regime>/`` (each a one-cell sweep), the cells as the suite's sweep (``results.jsonl``, ``runs/``), the
 report beside them. Every stage is a sweep, so a rerun of the same command continues where a kill left it, on any
-backend the sweep verb takes.
+backend the sweep verb takes. The cells name their warm start relative to the suite folder (``warm/anchor.pt``) and
+a warm start the one it starts from relative to its own folder (``../task_aligned.pt``): the grids hold no path of
+the machine, so the folder resumes under any spelling of ``project=`` (absolute, relative, through a symlink).
 """
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -22,6 +25,7 @@ from yolo_alpha.suites.definitions import (
     get_suite,
     suite_grid,
     warm_start_cell,
+    warm_start_name,
     warm_start_run,
     warm_start_weights,
 )
@@ -36,21 +40,24 @@ OWN_WARM_START_KEYS = ("model", "loss", "epochs", "warmup_epochs", "pretrained",
 def suite_sweep(suite: Suite, project: str | Path, overrides: dict[str, Any] | None = None) -> SweepGrid:
     """Return the suite's cells as one sweep in ``<project>/<suite>``: its base keys with `overrides` on top."""
     overrides = dict(overrides or {})
-    swept = sorted({k for mapping in suite_grid(suite, ".") for k in mapping} & set(overrides))
+    swept = sorted({k for mapping in suite_grid(suite) for k in mapping} & set(overrides))
     if swept:
         raise ConfigError(f"{', '.join(swept)}: set by the suite per cell (its grid), so not a key=value of reproduce")
-    suite_dir = Path(project) / suite.name
-    return SweepGrid(suite.name, {**suite.base, **overrides}, tuple(suite_grid(suite, suite_dir)), str(project))
+    return SweepGrid(suite.name, {**suite.base, **overrides}, tuple(suite_grid(suite)), str(project))
 
 
 def warm_start_sweep(suite: Suite, warm: WarmStart, project: str | Path, overrides: dict[str, Any] | None = None):
-    """Return the one-cell sweep of a warm start, in ``<project>/<suite>/warm/<regime>``."""
+    """Return the one-cell sweep of a warm start, in ``<project>/<suite>/warm/<regime>``.
+
+    A warm start that starts from another names that one's weights relative to its own sweep folder.
+    """
     suite_dir = Path(project) / suite.name
     shared = {k: v for k, v in {**suite.base, **(overrides or {})}.items() if k not in OWN_WARM_START_KEYS}
     regime = next(r for r in suite.regimes if r.name == warm.regime)
     base = {**shared, **regime.settings, **{k: v for k, v in warm.settings.items() if k != "model"}, "seed": 0}
     if warm.start_from is not None:
-        base["pretrained"] = str(warm_start_weights(suite_dir, warm.start_from))
+        own_folder = f"{WARM_START_DIR}/{warm.regime}"
+        base["pretrained"] = posixpath.relpath(warm_start_name(warm.start_from), own_folder)  # ../task_aligned.pt
     cell = warm_start_cell(warm)
     return SweepGrid(warm.regime, base, {k: (v,) for k, v in cell.params}, str(suite_dir / WARM_START_DIR))
 
@@ -77,7 +84,9 @@ def reproduce(
 ) -> Path:
     """Return the suite's report after training what it lacks: warm starts first, then every cell.
 
-    With `dry_run`, print each warm start's and each cell's status (done / resume / todo) and train nothing.
+    With `dry_run`, print each warm start's and each cell's status (done / resume / todo), their counts and the time
+    left (from the cells' measured times, or what one cell is when none has finished), and write nothing; the path
+    returned is then where a run would write the report.
     """
     suite = suite if isinstance(suite, Suite) else get_suite(suite)
     project = Path(project or DEFAULT_PROJECT)
@@ -91,9 +100,11 @@ def reproduce(
         run_sweep(sweep, dry_run=dry_run, options=SweepOptions(), train=train)  # one cell: the local backend
         if not dry_run:
             publish_weights(warm_start_run(project / suite.name, w), warm_start_weights(project / suite.name, w.regime))
+    report = project / suite.name / "report" / "report.md"
     if dry_run:
-        run_sweep(cells, dry_run=True)
-        return project / suite.name / "report" / "report.md"
+        run_sweep(cells, dry_run=True, options=options)
+        print(f"suite={suite.name}: each cell is sized for {suite.hardware}; a run then writes its report to {report}")
+        return report
     run_sweep(cells, options=options, train=train)
     return write_report(project / suite.name)
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from yolo_alpha.config import load_yaml, merge_settings, packaged_cfg_dir
 from yolo_alpha.errors import YoloAlphaError
 from yolo_alpha.run import check_keys, check_settings
@@ -197,3 +199,41 @@ def validate_cells(sweep: SweepGrid, where: str = "sweep") -> None:
             check_settings(merge_settings(cell.settings), "train")
         except YoloAlphaError as e:
             raise SweepError(f"{where}: cell {cell.cell_id}: {e}") from e
+
+
+def spec_identity(spec: Any) -> Any:
+    """Return what decides a sweep's results: its spec without the name (anything that is not a spec, as it is)."""
+    return {k: v for k, v in spec.items() if k != "name"} if isinstance(spec, dict) else spec
+
+
+def spec_differences(recorded: Any, now: dict[str, Any]) -> list[str]:
+    """Return what differs between a recorded sweep spec and this one: base keys, then grid keys, recorded vs now."""
+    if not isinstance(recorded, dict):
+        return ["the recorded spec is not a sweep spec (a mapping with base and grid)"]
+    out = _key_differences("base", recorded.get("base"), now["base"])
+    old_grids, new_grids = (g if isinstance(g, list) else [g] for g in (recorded.get("grid"), now["grid"]))
+    if len(old_grids) != len(new_grids):
+        out.append(f"grid: recorded {len(old_grids)} mapping(s), now {len(new_grids)}")
+    single = len(old_grids) == len(new_grids) == 1
+    for i, (old, new) in enumerate(zip(old_grids, new_grids)):
+        out += _key_differences("grid" if single else f"grid[{i}]", old, new)
+    return out
+
+
+_UNSET = object()  # a key one side does not set (None is a value a key can have)
+
+
+def _key_differences(where: str, recorded: Any, now: dict[str, Any]) -> list[str]:
+    """Return "<where> <key>: recorded <value>, now <value>" for each key whose value differs or is set on one side."""
+    recorded = recorded if isinstance(recorded, dict) else {}
+    keys = [*recorded, *(k for k in now if k not in recorded)]
+    return [
+        f"{where} {key}: recorded {_shown(recorded.get(key, _UNSET))}, now {_shown(now.get(key, _UNSET))}"
+        for key in keys
+        if recorded.get(key, _UNSET) != now.get(key, _UNSET)
+    ]
+
+
+def _shown(value: Any) -> str:
+    # YAML's flow spelling, as the sweep file writes it: [iou, ciou], warm/anchor.pt, null
+    return "unset" if value is _UNSET else yaml.safe_dump([value], default_flow_style=True, width=10**9).strip()[1:-1]

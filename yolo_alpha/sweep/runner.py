@@ -2,6 +2,8 @@
 
 Rerunning the same sweep finishes it: finished cells (a row in results.jsonl) are skipped, an interrupted cell resumes
 from its last.pt, and results.jsonl is only ever replaced whole, so a kill at any moment loses at most the running cell.
+The folder holds no machine path of itself (:mod:`~yolo_alpha.sweep.paths`): relative weights paths of a cell name
+files in the folder first, rows and args.yaml record paths relative to it, so it resumes wherever it lies.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import shutil
+import statistics
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -19,14 +22,17 @@ import torch
 import yaml
 
 from yolo_alpha import run
+from yolo_alpha.config import merge_settings
 from yolo_alpha.errors import YoloAlphaError
 from yolo_alpha.evaluate import evaluate_training
 from yolo_alpha.sweep.backends import SweepOptions, check_options, make_pool
-from yolo_alpha.sweep.grid import Cell, SweepError, SweepGrid
+from yolo_alpha.sweep.grid import Cell, SweepError, SweepGrid, spec_differences, spec_identity
+from yolo_alpha.sweep.paths import relative_to_sweep, resolve_weights, write_portable_args
 from yolo_alpha.sweep.pool import CellJob, CellPool
 from yolo_alpha.sweep.results import FAILURES_FILE, RESULTS_FILE, read_results, write_atomically, write_rows
 
 DEFAULT_PROJECT = "runs/sweeps"
+MAX_DIFFERENCES = 4  # a refusal of a different grid names this many differences, then counts the rest
 SPEC_FILE, LOCK_FILE, RUNS_DIR, LOGS_DIR = "sweep.yaml", ".lock", "runs", "logs"  # LOGS_DIR: parallel runs' output
 
 
@@ -48,10 +54,11 @@ def run_sweep(
     """Return the sweep's results.jsonl after training every cell that has no row in it yet.
 
     `project` defaults to the sweep file's ``project``, else runs/sweeps. With `dry_run`, print each cell's status
-    (done / resume / todo) and write nothing. `options` pick the backend (default: local, in this process) and how
-    often a failed cell is tried again. Only this process writes results.jsonl: a row as each cell finishes, rows in
-    grid order. A cell that still fails is not recorded (a rerun redoes it) but listed in failures.jsonl; the local
-    backend then re-raises its error at once, the parallel backends first finish the other cells, then raise
+    (done / resume / todo), the counts and the time left (:func:`dry_run_lines`), and write nothing; the path
+    returned is then where a run would write its rows. `options` pick the backend (default: local, in this process)
+    and how often a failed cell is tried again. Only this process writes results.jsonl: a row as each cell finishes,
+    rows in grid order. A cell that still fails is not recorded (a rerun redoes it) but listed in failures.jsonl; the
+    local backend then re-raises its error at once, the parallel backends first finish the other cells, then raise
     SweepCellsFailed.
     """
     options = options or SweepOptions()
@@ -59,10 +66,10 @@ def run_sweep(
     results = sweep_dir / RESULTS_FILE
     check_same_grid(sweep_dir, grid)  # before anything is created: a mismatch must not touch the folder
     check_options(options, grid.cells())
+    for cell in grid.cells():  # a weights path naming two files, or none, is refused before anything is written
+        resolve_weights(cell.settings, sweep_dir, must_exist=not dry_run)
     if dry_run:
-        done = {row["cell_id"] for row in read_results(results)}
-        for cell in grid.cells():
-            print(f"{cell_status(cell, sweep_dir, done):>6}  {cell.cell_id}")
+        print("\n".join(dry_run_lines(grid, sweep_dir, read_results(results), options)))
         return results
     sweep_dir.mkdir(parents=True, exist_ok=True)
     with sweep_lock(sweep_dir):
@@ -158,8 +165,12 @@ def cell_status(cell: Cell, sweep_dir: Path, done: set[str]) -> str:
 
 
 def train_cell(cell: Cell, runs_dir: Path, train: Callable[..., Any]) -> dict[str, Any]:
-    """Return the results row of one cell, resuming its run when it stopped mid-training, else training anew."""
-    run_dir = runs_dir / cell.cell_id
+    """Return the results row of one cell, resuming its run when it stopped mid-training, else training anew.
+
+    `runs_dir` is ``<sweep folder>/runs``: the cell's relative weights are resolved against the sweep folder, and its
+    row and args.yaml record paths relative to it (:mod:`~yolo_alpha.sweep.paths`).
+    """
+    sweep_dir, run_dir = runs_dir.parent, runs_dir / cell.cell_id
     last = run_dir / "weights" / "last.pt"
     start = time.monotonic()
     model = None
@@ -173,14 +184,17 @@ def train_cell(cell: Cell, runs_dir: Path, train: Callable[..., Any]) -> dict[st
         # The run folder lies inside the sweep's own folder: removing a half-made or finished-but-unrecorded run
         # loses nothing of the user's, and a fresh run is simpler to trust than a repaired one.
         shutil.rmtree(run_dir, ignore_errors=True)
-        model = train(**cell.settings, project=str(runs_dir), name=cell.cell_id, exist_ok=True)
+        settings = resolve_weights(cell.settings, sweep_dir)
+        model = train(**settings, project=str(runs_dir), name=cell.cell_id, exist_ok=True)
     trainer = model.trainer
     row: dict[str, Any] = {"cell_id": cell.cell_id, "params": dict(cell.params)}
     row.update(evaluate_training(trainer))  # pycocotools AP and Fig. 2 counts of best.pt, the same for every cell
     noise_mean_iou = getattr(trainer.args, "noise_mean_iou", None)
     if noise_mean_iou is not None:
         row["noise_mean_iou"] = float(noise_mean_iou)
-    row.update(epochs=int(trainer.epoch) + 1, run_dir=str(trainer.save_dir), seconds=round(time.monotonic() - start, 1))
+    seconds = round(time.monotonic() - start, 1)
+    row.update(epochs=int(trainer.epoch) + 1, run_dir=relative_to_sweep(trainer.save_dir, sweep_dir), seconds=seconds)
+    write_portable_args(Path(trainer.save_dir), merge_settings(cell.settings), sweep_dir)
     return row
 
 
@@ -198,25 +212,74 @@ def _can_resume(last: Path) -> bool:
 
 
 def check_same_grid(sweep_dir: Path, grid: SweepGrid) -> None:
-    """Raise SweepError when sweep_dir already holds results of a different grid (different base or grid).
+    """Raise SweepError, saying what differs, when sweep_dir already holds results of a different grid.
 
     The name is not part of the comparison: it decides where the results go, not what they are, so a sweep folder
-    that was renamed or moved (or a spec written under another name) still resumes.
+    that was renamed or moved (or a spec written under another name) still resumes. The message never advises
+    removing the folder (it may hold hours of finished cells): it names the differing keys and another folder to use.
     """
     spec_file = sweep_dir / SPEC_FILE
     if not spec_file.is_file():
         return
     recorded = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
-    if _identity(recorded) != _identity(grid.spec()):
-        raise SweepError(
-            f"results in {sweep_dir} come from a different grid; use another name= or delete the folder "
-            f"(its {SPEC_FILE} holds the grid they come from)"
+    if spec_identity(recorded) == spec_identity(grid.spec()):
+        return
+    results = sweep_dir / RESULTS_FILE  # counted, not parsed: a cut-short last line must not hide the mismatch
+    lines = results.read_text(encoding="utf-8").splitlines() if results.is_file() else []
+    finished = sum(1 for line in lines if line.strip())
+    differences = spec_differences(recorded, grid.spec())
+    shown = "; ".join(differences[:MAX_DIFFERENCES])
+    more = len(differences) - MAX_DIFFERENCES
+    raise SweepError(
+        f"results in {sweep_dir} come from a different grid ({finished} finished cell(s), its {SPEC_FILE}): {shown}"
+        + (f"; and {more} more difference(s)" if more > 0 else "")
+        + f". To train this grid, give it a folder of its own: another name= (e.g. name={grid.name}_2) or another "
+        f"project=; to resume the folder's own grid, run it with the settings its {SPEC_FILE} records"
+    )
+
+
+def dry_run_lines(grid: SweepGrid, sweep_dir: Path, rows: list[dict[str, Any]], options: SweepOptions) -> list[str]:
+    """Return a dry run's listing: each cell's status, the counts, the time left and where a run writes.
+
+    The time left is the cells still to train times the median ``seconds`` of the rows already in the folder, as
+    measured where they trained; with no row yet there is no measured cell time, and the listing says what one cell
+    trains instead of inventing a number.
+    """
+    cells, done = grid.cells(), {row["cell_id"] for row in rows}
+    status = {cell.cell_id: cell_status(cell, sweep_dir, done) for cell in cells}
+    counts = Counter(status.values())
+    lines = [f"{status[cell.cell_id]:>6}  {cell.cell_id}" for cell in cells]
+    lines.append(
+        f"{len(cells)} cell(s): {counts['done']} done, {counts['resume']} to resume, {counts['todo']} to train"
+    )
+    seconds = [r["seconds"] for r in rows if isinstance(r.get("seconds"), (int, float)) and r["cell_id"] in status]
+    left = counts["resume"] + counts["todo"]
+    if not left:
+        took = f" (the finished cells took {_duration(sum(seconds))} by their rows' seconds)" if seconds else ""
+        lines.append(f"nothing left to train{took}")
+    elif seconds:
+        each = statistics.median(seconds)
+        slots = options.slots or 1
+        parallel = f"; with {slots} workers about {_duration(left * each / slots)}" if slots > 1 else ""
+        lines.append(
+            f"time left: about {_duration(left * each)} one cell at a time ({left} cells x {each:.0f} s, the median "
+            f"time of the {len(seconds)} finished cell(s) here; a cell to resume counted whole){parallel}"
         )
+    else:
+        first = merge_settings(next(c for c in cells if status[c.cell_id] != "done").settings)
+        lines.append(
+            "time left: not known, no cell of this folder has finished yet (no measured cell time); one cell trains "
+            f"{first.get('epochs')} epochs of {first.get('model')} at {first.get('imgsz')} px on {first.get('data')}"
+        )
+    lines.append(f"dry run: nothing written; a run writes its rows to {sweep_dir / RESULTS_FILE}")
+    return lines
 
 
-def _identity(spec: Any) -> Any:
-    """Return what decides a sweep's results: its spec without the name (anything that is not a spec, as it is)."""
-    return {k: v for k, v in spec.items() if k != "name"} if isinstance(spec, dict) else spec
+def _duration(seconds: float) -> str:
+    """Return `seconds` as a person reads a wall time: seconds, minutes or hours."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 2 * 3600 else f"{seconds / 3600:.1f} h"
 
 
 @contextlib.contextmanager
