@@ -1,4 +1,4 @@
-"""The settings table: one declaration per key drives cfg/default.yaml, `yolo-alpha help`, the README and validation."""
+"""The settings table: one declaration per key drives cfg/default.yaml, `yolo-alpha help`, the docs and validation."""
 
 import re
 from pathlib import Path
@@ -14,7 +14,7 @@ from yolo_alpha.losses.balance import NO_BALANCE, IoUBalance
 from yolo_alpha.losses.registry import all_loss_params, losses_taking
 from yolo_alpha.settings import KEYS, USER_KEYS, NoiseSettings, Settings, defaults, from_flat, split_ours
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+KEYS_DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"  # its key table, linked from the README
 
 
 def test_default_yaml_holds_every_user_key_with_the_tables_default_and_a_comment():
@@ -28,9 +28,9 @@ def test_default_yaml_holds_every_user_key_with_the_tables_default_and_a_comment
     assert [key for key in recorded if key in loaded] == []  # written by yolo-alpha, never set there
 
 
-def readme_key_table() -> dict[str, str]:
-    """Return {key: default} of the README's "Configuration keys" table (a row may name several keys)."""
-    section = README.read_text(encoding="utf-8").split("## Configuration keys", 1)[1].split("\n## ", 1)[0]
+def docs_key_table() -> dict[str, str]:
+    """Return {key: default} of docs/configuration.md's "Configuration keys" table (a row may name several keys)."""
+    section = KEYS_DOC.read_text(encoding="utf-8").split("## Configuration keys", 1)[1].split("\n## ", 1)[0]
     table = {}
     for row in re.findall(r"^\| (`[^|]+`) \| `([^`]*)` \|", section, flags=re.M):
         names, default = row
@@ -39,10 +39,10 @@ def readme_key_table() -> dict[str, str]:
     return table
 
 
-def test_readme_key_table_lists_every_user_key_with_its_default():
+def test_docs_key_table_lists_every_user_key_with_its_default():
     shown = {None: "null"}
     expected = {key: shown.get(KEYS[key].default, str(KEYS[key].default)) for key in USER_KEYS}
-    assert readme_key_table() == expected
+    assert docs_key_table() == expected
 
 
 def test_help_lists_every_user_key_with_its_default_and_help():
@@ -110,3 +110,30 @@ def test_alpha_warmup_is_an_epoch_count_for_alpha_losses_only():
             from_flat({"alpha_warmup": bad})
     with pytest.raises(ConfigError, match="alpha_warmup=5 schedules α, but loss='ciou' is fixed at α = 1"):
         from_flat({"loss": "ciou", "alpha_warmup": 5})
+
+
+def test_alpha_warmup_must_be_below_epochs():
+    # Issue 16: alpha_warmup >= epochs never trained at the α it recorded. The schedule reaches α at epoch
+    # alpha_warmup (0-based), so the last epoch, epochs − 1, trains at α exactly when alpha_warmup <= epochs − 1.
+    assert from_flat({"loss": "alpha_iou", "alpha_warmup": 4}, epochs=5).alpha_warmup == 4
+    assert from_flat({"loss": "alpha_iou", "alpha_warmup": 50}).alpha_warmup == 50  # epochs unknown: a record
+    # α = 3 over 5 warm-up epochs: the last of 5 epochs (epoch 4) trains at 1 + 2 · 4/5 = 2.6.
+    message = (
+        "alpha_warmup=5 must be below epochs=5: α would go from 1 only to 2.6 by the last epoch, never the α = 3 "
+        "recorded; use alpha_warmup <= 4 or more epochs"
+    )
+    with pytest.raises(ConfigError, match="^" + re.escape(message) + "$"):
+        from_flat({"loss": "alpha_iou", "alpha_warmup": 5}, epochs=5)
+    with pytest.raises(ConfigError, match=r"^alpha_warmup=30 must be below epochs=3: "):
+        from_flat({"loss": "alpha_ciou", "alpha_warmup": 30}, epochs=3)
+
+
+def test_a_sweep_cell_and_the_cli_check_alpha_warmup_against_epochs():
+    # run.check_settings (the CLI's train, and every sweep cell up front) passes the merged epochs: default.yaml's 30.
+    from yolo_alpha.config import merge_settings
+    from yolo_alpha.run import check_settings
+
+    cell = {"loss": "alpha_iou", "alpha_warmup": 30, "model": "yolov8n.yaml"}
+    with pytest.raises(ConfigError, match=r"^alpha_warmup=30 must be below epochs=30: "):
+        check_settings(merge_settings(cell), "train")
+    assert check_settings(merge_settings({**cell, "epochs": 31}), "train").alpha_warmup == 30

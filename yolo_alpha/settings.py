@@ -1,11 +1,11 @@
 """yolo-alpha's keys, each declared once (:data:`KEYS`), and the typed settings built from them (:func:`from_flat`).
 
 One table drives everything a key needs: its default (checked against cfg/default.yaml by a test), its help line
-(``yolo-alpha help``; checked against the README's key table), its validation, and which losses it applies to. A
-loss's own keys (``kappa``, ``focal_gamma``, …) are declared by the loss itself in the registry
+(``yolo-alpha help``; checked against docs/configuration.md's key table), its validation, and which losses it applies
+to. A loss's own keys (``kappa``, ``focal_gamma``, …) are declared by the loss itself in the registry
 (:func:`yolo_alpha.losses.registry.register`'s ``params``/``param_help``) and enter the table from there, so adding a
-loss with a key of its own touches the loss module, cfg/default.yaml and the README, and tests hold the last two to
-the table.
+loss with a key of its own touches the loss module, cfg/default.yaml and docs/configuration.md, and tests hold the
+last two to the table.
 
 :func:`from_flat` is the one place our keys are validated: every entry point (the CLI, ``yolo_alpha.run``, a sweep's
 cells, the trainer, the DDP worker, resume) calls it once on its flat ``key: value`` dict and passes the frozen
@@ -32,7 +32,7 @@ class Key:
     Attributes:
         name: the key.
         default: its value when not given (as in cfg/default.yaml; None = "the loss's own default").
-        help: one line for ``yolo-alpha help``, cfg/default.yaml's comment and the README's table.
+        help: one line for ``yolo-alpha help``, cfg/default.yaml's comment and docs/configuration.md's table.
         group: ``loss`` (validated together by :func:`~yolo_alpha.losses.resolve_loss`), ``noise``, ``balance``,
             ``anchor`` (the anchor-based YOLOv5 family's criterion; null = YOLOv5's value), ``schedule`` (the α
             schedule), ``diagnostics``, or ``recorded`` (written into a run's args by yolo-alpha, never by the user).
@@ -258,8 +258,11 @@ class Settings:
         return {**self.loss.as_dict(), **noise, **balance, **schedule, **anchor}
 
 
-def from_flat(flat: Mapping[str, Any], family: str | None = None) -> Settings:
+def from_flat(flat: Mapping[str, Any], family: str | None = None, epochs: Any = None) -> Settings:
     """Return the validated :class:`Settings` of a flat ``key: value`` dict; missing keys take their defaults.
+
+    ``epochs`` is the run's (Ultralytics' key, checked by its owner): given, ``alpha_warmup`` must be below it
+    (:func:`check_alpha_warmup`). None where the epochs are not known here (a recorded run's args, the trainer).
 
     ``family`` is the model's (:data:`FAMILIES`): a key given for a family it does not apply to is refused, and the
     anchor family's keys resolve (null = YOLOv5's value). None (a run's recorded args, where the keys are resolved
@@ -284,6 +287,7 @@ def from_flat(flat: Mapping[str, Any], family: str | None = None) -> Settings:
             f"alpha_warmup={checked['alpha_warmup']} schedules α, but loss={loss.loss!r} is fixed at α = 1: use an "
             "alpha_* loss"
         )
+    check_alpha_warmup(checked["alpha_warmup"], epochs, loss)
     given = {name: checked[name] for name in ANCHOR_DEFAULTS if checked[name] is not None}
     anchor = AnchorSettings(**given) if family == ANCHOR_FAMILY or (family is None and given) else None
     return Settings(
@@ -293,6 +297,22 @@ def from_flat(flat: Mapping[str, Any], family: str | None = None) -> Settings:
         anchor=anchor,
         alpha_warmup=checked["alpha_warmup"],
         diagnostics=checked["diagnostics"],
+    )
+
+
+def check_alpha_warmup(alpha_warmup: int, epochs: Any, loss: LossSpec) -> None:
+    """Raise ConfigError when ``alpha_warmup >= epochs``: the run would never train at its α but record it.
+
+    The schedule reaches α at epoch ``alpha_warmup`` (0-based; :func:`~yolo_alpha.losses.schedule.warmed_power`),
+    so with ``alpha_warmup >= epochs`` every epoch trains below α, and the α recorded with the run is one it never
+    trained at. ``epochs`` that is not an integer is left to Ultralytics' own check.
+    """
+    if not alpha_warmup or not isinstance(epochs, int) or isinstance(epochs, bool) or alpha_warmup < epochs:
+        return
+    raise ConfigError(
+        f"alpha_warmup={alpha_warmup} must be below epochs={epochs}: α would go from 1 only to "
+        f"{1 + (loss.alpha - 1) * (epochs - 1) / alpha_warmup:.3g} by the last epoch, never the α = {loss.alpha:g} "
+        f"recorded; use alpha_warmup <= {epochs - 1} or more epochs"
     )
 
 
@@ -326,6 +346,7 @@ __all__ = [
     "Key",
     "NoiseSettings",
     "Settings",
+    "check_alpha_warmup",
     "defaults",
     "from_flat",
     "keys_help",

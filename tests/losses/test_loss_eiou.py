@@ -50,19 +50,22 @@ def test_disjoint_boxes_get_no_focal_weight():
 
 
 def _eiou_rederived(b1, b2, eps=1e-7):
-    # EIoU as the YOLO code bases that ship it write it (bbox_iou(..., EIoU=True)), on xyxy boxes.
+    # EIoU as the YOLO code bases that ship it write it (bbox_iou(..., EIoU=True)), on xyxy boxes, with each
+    # ``D + eps`` written max(D, eps): the guard of geometry.area_guard for pairs of 1 unit and more (these are).
+    # The shipped ``+ eps`` differs from it by eps/D, ~1e-9 here, and made identical tiny boxes lose (test_loss_scale).
     b1_x1, b1_y1, b1_x2, b1_y2 = b1.unbind(-1)
     b2_x1, b2_y1, b2_x2, b2_y2 = b2.unbind(-1)
     inter = (torch.min(b1_x2, b2_x2) - torch.max(b1_x1, b2_x1)).clamp(0) * (
         torch.min(b1_y2, b2_y2) - torch.max(b1_y1, b2_y1)
     ).clamp(0)
     w1, h1, w2, h2 = b1_x2 - b1_x1, b1_y2 - b1_y1, b2_x2 - b2_x1, b2_y2 - b2_y1
-    iou = inter / (w1 * h1 + w2 * h2 - inter + eps)
+    iou = inter / (w1 * h1 + w2 * h2 - inter).clamp(min=eps)
     cw = torch.max(b1_x2, b2_x2) - torch.min(b1_x1, b2_x1)
     ch = torch.max(b1_y2, b2_y2) - torch.min(b1_y1, b2_y1)
     rho2 = ((b2_x1 + b2_x2 - b1_x1 - b1_x2) ** 2 + (b2_y1 + b2_y2 - b1_y1 - b1_y2) ** 2) / 4
     rho_w2, rho_h2 = (w2 - w1) ** 2, (h2 - h1) ** 2
-    return 1 - (iou - (rho2 / (cw**2 + ch**2 + eps) + rho_w2 / (cw**2 + eps) + rho_h2 / (ch**2 + eps))), iou
+    diag = (cw**2 + ch**2).clamp(min=eps)
+    return 1 - (iou - (rho2 / diag + rho_w2 / (cw**2).clamp(min=eps) + rho_h2 / (ch**2).clamp(min=eps))), iou
 
 
 def test_equals_a_straightforward_rederivation(random_box_pairs):

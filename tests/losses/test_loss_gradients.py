@@ -8,7 +8,7 @@ import torch
 from yolo_alpha.losses import LOSSES, list_losses, resolve_loss
 from yolo_alpha.losses.geometry import aligned_iou_and_union, aspect_ratio_term
 from yolo_alpha.losses.iou_family import ciou_tradeoff
-from yolo_alpha.losses.registry import takes_alpha
+from yolo_alpha.losses.registry import takes_alpha, unused_keys_of
 from yolo_alpha.losses.terms import IOU_TERMS, safe_pow
 
 # Losses with a deliberately stopped gradient besides CIoU's β: finite differences would differentiate the stopped
@@ -26,12 +26,13 @@ def _settings():
     for name in list_losses():
         if name in FROZEN_ELSEWHERE:
             continue
-        for iou_term in IOU_TERMS:
+        unused = unused_keys_of(name)  # refused by resolve_loss: alpha_iou's alpha2, ℓ1's iou_term
+        for iou_term in ("power",) if "iou_term" in unused else IOU_TERMS:
             if not takes_alpha(name):
                 yield name, 1.0, 1.0, iou_term
                 continue
             for alpha, alpha2 in ALPHA_POWERS:
-                yield name, alpha, alpha2, iou_term
+                yield name, alpha, None if "alpha2" in unused else alpha2, iou_term
         if takes_alpha(name):
             yield name, 0.0, 1.0, "boxcox"  # the −log IoU limit (eq. 2)
 

@@ -43,7 +43,8 @@ def test_same_aspect_ratio_different_size_is_penalised():
 
 
 def _mpdiou_paper_form(b1, b2, width, height, eps=1e-7):
-    # The paper's L = 1 − IoU + d1²/(w² + h²) + d2²/(w² + h²), with an explicit normalising size (w, h).
+    # The paper's L = 1 − IoU + d1²/(w² + h²) + d2²/(w² + h²), with an explicit normalising size (w, h), each
+    # denominator kept >= eps (geometry.area_guard for pairs of 1 unit and more, as these are) instead of + eps.
     b1_x1, b1_y1, b1_x2, b1_y2 = b1.unbind(-1)
     b2_x1, b2_y1, b2_x2, b2_y2 = b2.unbind(-1)
     inter = (torch.min(b1_x2, b2_x2) - torch.max(b1_x1, b2_x1)).clamp(0) * (
@@ -52,8 +53,8 @@ def _mpdiou_paper_form(b1, b2, width, height, eps=1e-7):
     union = (b1_x2 - b1_x1) * (b1_y2 - b1_y1) + (b2_x2 - b2_x1) * (b2_y2 - b2_y1) - inter
     d1 = (b2_x1 - b1_x1) ** 2 + (b2_y1 - b1_y1) ** 2
     d2 = (b2_x2 - b1_x2) ** 2 + (b2_y2 - b1_y2) ** 2
-    norm = width**2 + height**2 + eps
-    return 1 - inter / (union + eps) + d1 / norm + d2 / norm
+    norm = (width**2 + height**2).clamp(min=eps)
+    return 1 - inter / union.clamp(min=eps) + d1 / norm + d2 / norm
 
 
 def test_equals_the_paper_form_with_the_enclosing_box_as_image(random_box_pairs):

@@ -14,7 +14,7 @@ import yolo_alpha.losses.spec as spec_module
 from yolo_alpha.losses import IOU_TERMS, LOSSES, box_loss, list_losses, resolve_loss
 from yolo_alpha.losses.fused import fused_loss
 from yolo_alpha.losses.fused_kernel import loss_and_grads
-from yolo_alpha.losses.registry import takes_alpha
+from yolo_alpha.losses.registry import takes_alpha, unused_keys_of
 from yolo_alpha.losses.terms import safe_pow
 
 NON_FINITE = (math.nan, math.inf, -math.inf)
@@ -26,7 +26,9 @@ PATHS = [(name, "reference") for name in list_losses()] + [
 
 def _spec(name):
     # α ≠ 1 where the loss takes a power: where the original bug hid (safe_pow turned a NaN into 0).
-    return resolve_loss(name, alpha=0.5, alpha2=2.0) if takes_alpha(name) else resolve_loss(name)
+    if not takes_alpha(name):
+        return resolve_loss(name)
+    return resolve_loss(name, alpha=0.5, alpha2=None if "alpha2" in unused_keys_of(name) else 2.0)
 
 
 def _force_path(monkeypatch, path):

@@ -41,7 +41,7 @@ def test_register_refuses_a_core_key_or_a_second_default_for_a_key():
 
 
 def test_register_needs_one_line_of_help_per_own_key():
-    # The help is declared with the key, once: yolo-alpha help, cfg/default.yaml and the README are checked against it.
+    # The help is declared with the key, once: yolo-alpha help, cfg/default.yaml and docs/configuration.md hold to it.
     for bad_help in (None, {}, {"my_gain": ""}, {"other": "help"}):
         with pytest.raises(ValueError, match="param_help must give one line of help"):
             register("my_loss", params={"my_gain": 2.0}, param_help=bad_help)

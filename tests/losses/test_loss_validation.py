@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import warnings
 
 import pytest
@@ -203,8 +204,13 @@ def test_invalid_box_shapes(pred, target, shapes):
         ({"loss": "ciou", "alpha": 1, "alpha2": 1}, {"loss": "ciou", "alpha": 1.0, "alpha2": 1.0, "iou_term": "power"}),
         ({"loss": "alpha_diou", "alpha": 2}, {"loss": "alpha_diou", "alpha": 2.0, "alpha2": 2.0, "iou_term": "power"}),
         (
-            {"loss": "alpha_iou", "alpha": 0.5, "alpha2": 4, "iou_term": "boxcox"},
-            {"loss": "alpha_iou", "alpha": 0.5, "alpha2": 4.0, "iou_term": "boxcox"},
+            {"loss": "alpha_diou", "alpha": 0.5, "alpha2": 4, "iou_term": "boxcox"},
+            {"loss": "alpha_diou", "alpha": 0.5, "alpha2": 4.0, "iou_term": "boxcox"},
+        ),
+        # alpha_iou has no penalty: α₂ is not asked for at α = 0 and records 1, a valid power nothing uses.
+        (
+            {"loss": "alpha_iou", "alpha": 0, "iou_term": "boxcox"},
+            {"loss": "alpha_iou", "alpha": 0.0, "alpha2": 1.0, "iou_term": "boxcox"},
         ),
     ],
 )
@@ -220,3 +226,40 @@ def test_spec_is_frozen_and_rebuilt_from_its_dict():
         spec.alpha = 3.0
     assert resolve_loss(**spec.as_dict()) == spec
     assert isinstance(spec, LossSpec)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"loss": "alpha_iou", "alpha2": 2},
+            "alpha2=2 is not used by loss='alpha_iou': it has no penalty term (eq. 3's P^α₂). Leave alpha2 unset, or "
+            "choose a loss that uses it: alpha_ciou, alpha_diou, alpha_eiou, alpha_giou, alpha_mpdiou, alpha_siou",
+        ),
+        ({"loss": "alpha_soft_iou", "alpha": 2, "alpha2": 0.5}, "alpha2=0.5 is not used by loss='alpha_soft_iou'"),
+        ({"loss": "alpha_iou", "alpha": 0, "alpha2": 2, "iou_term": "boxcox"}, "alpha2=2 is not used by"),
+        (
+            {"loss": "l1", "iou_term": "boxcox"},
+            "iou_term='boxcox' is not used by loss='l1': it is not an IoU loss. Leave iou_term unset, or choose a "
+            "loss that uses it: any loss but l1",
+        ),
+    ],
+)
+def test_a_key_the_loss_ignores_is_refused(settings, message):
+    # It would be recorded with the run as if the loss had trained with it (issue 16: alpha_iou alpha2=2).
+    with pytest.raises(LossConfigError, match="^" + re.escape(message)):
+        resolve_loss(**settings)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"loss": "alpha_iou", "alpha": 2, "alpha2": 2},  # the value it resolves to: what as_dict() records
+        {"loss": "iou", "alpha2": 1},
+        {"loss": "l1", "iou_term": "power"},
+        {"loss": "alpha_iou", "alpha": 0, "alpha2": 1, "iou_term": "boxcox"},
+    ],
+)
+def test_an_ignored_key_at_its_resolved_value_passes_and_round_trips(settings):
+    spec = resolve_loss(**settings)
+    assert resolve_loss(**spec.as_dict()) == spec

@@ -146,7 +146,8 @@ def test_gradcheck_with_the_detached_parts_frozen(name, settings, shift):
         r = focusing_coefficient(iou_loss, 0.4, 1.9, 2.0) if name == "wiou" else torch.ones_like(iou_loss)
 
     def frozen(p, t):
-        attention = torch.exp(centre_distance_sq(p, t) / (diagonal_sq + 1e-7))
+        # The guard (geometry.area_guard) is eps = 1e-7 for pairs of 1 unit and more, as these are.
+        attention = torch.exp(centre_distance_sq(p, t) / diagonal_sq.clamp(min=1e-7))
         return r * attention * (1 - aligned_iou_and_union(p, t)[0])
 
     assert torch.autograd.gradcheck(frozen, (pred, target))

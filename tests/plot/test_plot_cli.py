@@ -61,7 +61,7 @@ def test_a_lone_csv_also_takes_the_name(tmp_path):
             ["plot", "landscape", "losses=iou,soft_iuo"],
             "losses='soft_iuo' is not valid (a box loss). … Did you mean 'soft_iou'?",
         ),
-        (["plot", "correlation", "n=many"], "n must be an integer >= 3"),
+        (["plot", "correlation", "n=many"], "n must be an integer in [3, 100000], got 'many'"),
     ],
 )
 def test_plot_errors_are_one_line_and_name_the_key(tmp_path, capsys, argv, message):
@@ -106,3 +106,62 @@ def test_dispatch_imports_lazily_and_passes_list_keys(tmp_path, monkeypatch):
     assert calls["weights"] == ["only.pt"]
     with pytest.raises(ConfigError, match=r"'conf' is not a key of 'plot fake'\. Allowed: data, out, weights"):
         make_plot("fake", {"weights": "a.pt", "conf": 0.5})
+
+
+def _one_line_error(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("yolo-alpha: error: ") and err.count("\n") == 1 and "Errno" not in err, err
+    return err
+
+
+def test_out_that_is_a_file_names_out(tmp_path, capsys):
+    (tmp_path / "taken").write_text("the user's file")
+    for out in (tmp_path / "taken", tmp_path / "taken" / "figures"):
+        err = _one_line_error(["plot", "reweighting", f"out={out}"], capsys)
+        assert f"out={out} " in err and "file" in err
+    assert (tmp_path / "taken").read_text() == "the user's file"
+
+
+@pytest.mark.skipif(sys.platform == "win32" or not hasattr(__import__("os"), "geteuid"), reason="POSIX permissions")
+def test_out_that_cannot_be_created_names_out(tmp_path, capsys):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root may write anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        err = _one_line_error(["plot", "reweighting", f"out={locked / 'figures'}"], capsys)
+        assert f"out={locked / 'figures'} cannot be created: {locked} is not writable" in err
+        assert not list(locked.iterdir())
+    finally:
+        locked.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["plot", "landscape", "steps=100000"],
+            "steps must be an integer in [3, 201], got 100000 (a panel is ~400 px wide: more than 201 points per axis "
+            "would not be drawn)",
+        ),
+        (
+            ["plot", "correlation", "n=100000000"],
+            "n must be an integer in [3, 100000], got 100000000 (a scatter of more than 100000 points is one blot)",
+        ),
+    ],
+)
+def test_size_keys_are_bounded_by_what_the_figure_shows(tmp_path, capsys, argv, message):
+    # Issue 16: steps=100000 tried to allocate 74.5 GiB; now it is refused at once, before anything is computed.
+    err = _one_line_error([*argv, f"out={tmp_path}"], capsys)
+    assert err == f"yolo-alpha: error: {message}\n"
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_largest_landscape_is_computed(tmp_path):
+    from yolo_alpha.plot.landscape import MAX_STEPS, landscape_data
+
+    assert len(landscape_data(["iou"], steps=MAX_STEPS)) == MAX_STEPS**2

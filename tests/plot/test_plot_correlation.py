@@ -81,7 +81,7 @@ def test_write_correlation_csv_holds_points_and_coefficients(tmp_path):
 @pytest.mark.parametrize(
     "keys,message",
     [
-        ({"n": 2}, "n must be an integer >= 3"),
+        ({"n": 2}, "n must be an integer in \\[3, 100000\\], got 2$"),
         ({"seed": -1}, "seed must be"),
         ({"losses": "cio"}, "losses='cio' is not valid"),
     ],

@@ -100,8 +100,9 @@ def test_write_landscape_png_and_csv(tmp_path):
         ({"losses": "iou,gio"}, r"losses='gio' is not valid \(a box loss\).*Did you mean 'giou'"),
         ({"losses": "iou,iou"}, "names a loss twice"),
         ({"extent": 0}, "extent must be a finite number > 0"),
-        ({"steps": 2}, "steps must be an integer >= 3"),
+        ({"steps": 2}, "steps must be an integer in \\[3, 201\\], got 2$"),
         ({"steps": 20.5}, "steps must be an integer"),
+        ({"steps": 100_000}, r"steps must be an integer in \[3, 201\], got 100000 \(a panel is ~400 px wide"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, keys, message):

@@ -139,3 +139,18 @@ def test_plot_takes_and_returns_ax(noise_rows):
     assert (fig2, ax2) == (fig, ax)
     assert len(ax.get_lines()) >= 4
     plt.close(fig)
+
+
+@pytest.mark.parametrize("content", ["", "\n\n"])
+def test_an_empty_results_file_is_refused_and_nothing_is_written(tmp_path, content):
+    # Issue 16: it wrote a report of "0 runs … every configuration has a single run".
+    from yolo_alpha.sweep.results import ResultsFileError
+
+    sweep = tmp_path / "fresh"
+    sweep.mkdir()
+    (sweep / "results.jsonl").write_text(content)
+    with pytest.raises(ResultsFileError) as error:
+        write_report(sweep)
+    assert str(error.value).startswith(f"report {sweep}: results.jsonl has no rows yet; run the sweep first: ")
+    assert "\n" not in str(error.value)
+    assert sorted(p.name for p in sweep.iterdir()) == ["results.jsonl"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from yolo_alpha.losses.geometry import aligned_iou_and_union, box_width_height, enclosing_box
+from yolo_alpha.losses.geometry import aligned_iou_and_union, area_guard, box_width_height, enclosing_box, guarded
 from yolo_alpha.losses.iou_family import diou_penalty, penalty_power, register_classic
 from yolo_alpha.losses.registry import IoUTerm, register
 from yolo_alpha.losses.terms import EPS, power_iou_term, require_unit_powers, safe_pow
@@ -23,15 +23,17 @@ FOCAL_GAMMA = 0.5
 
 
 def side_penalties(pred: Tensor, target: Tensor, eps: float = EPS) -> tuple[Tensor, Tensor]:
-    """Return EIoU's side-length penalties ``((w − wgt)²/(Cw² + eps), (h − hgt)²/(Ch² + eps))``, each ``(N,)``.
+    """Return EIoU's side-length penalties ``((w − wgt)²/Cw², (h − hgt)²/Ch²)``, each ``(N,)``.
 
     Cw, Ch are the width and height of the enclosing box C; ``|w − wgt| <= max(w, wgt) <= Cw``, so each penalty lies
-    in ``[0, 1]``. ``eps`` keeps two identical zero-width boxes at 0, not 0/0.
+    in ``[0, 1]``. Each denominator is at least the guard (:func:`~.geometry.area_guard`, relative to the pair's
+    size), which keeps two identical zero-width boxes at 0, not 0/0.
     """
     pw, ph = box_width_height(pred)
     tw, th = box_width_height(target)
     enclosing_w, enclosing_h = box_width_height(enclosing_box(pred, target))
-    return (pw - tw) ** 2 / (enclosing_w**2 + eps), (ph - th) ** 2 / (enclosing_h**2 + eps)
+    guard = area_guard(pred, target, eps)
+    return (pw - tw) ** 2 / guarded(enclosing_w**2, guard), (ph - th) ** 2 / guarded(enclosing_h**2, guard)
 
 
 def _alpha_eiou_and_iou(

@@ -20,12 +20,16 @@ to 1e-10 in float64 (tests/losses/test_fused.py); every piece keeps the referenc
 - :func:`~.terms.safe_pow` has value and gradient 0 where its base is <= 0, NaN where it is NaN, and is the identity
   for exponent 1;
 - the Box-Cox term clamps the IoU to ``>= eps`` in its log (no gradient below), α = 0 being ``−log IoU``;
-- CIoU's β is a constant in backward.
+- CIoU's β is a constant in backward;
+- the scale guards (:func:`~.geometry.area_guard` ``eps·s²`` and :func:`~.geometry.length_guard` ``eps·s``, s the
+  pair's clamped sum of sides) are constants, and a denominator ``max(D, guard)`` has the gradient of ``D + const``
+  (:func:`~.geometry.guarded`), as torchvision's ``D + eps`` has.
 
 Notation (per pair and per axis, x shown): ``o = clamp(min(p2, t2) − max(p1, t1), 0)`` the overlap, ``c = max(p2,
 t2) − min(p1, t1)`` the enclosing extent, ``d = t1 + t2 − p1 − p2`` twice the centre offset, so that ``ρ² = (dx² +
-dy²)/4``. With ``U = |B ∪ Bgt| + eps`` and ``IoU = I/U`` (``I = ox·oy``): ``∂IoU/∂I = 1/U`` and ``∂IoU/∂|B ∪ Bgt| =
-−IoU/U``; the chain rule through ``|B ∪ Bgt| = w·h + wgt·hgt − I`` and the per-axis terms above gives the gradient.
+dy²)/4``. With ``U = max(|B ∪ Bgt|, guard)`` and ``IoU = I/U`` (``I = ox·oy``): ``∂IoU/∂I = 1/U`` and
+``∂IoU/∂|B ∪ Bgt| = −IoU/U``; the chain rule through ``|B ∪ Bgt| = w·h + wgt·hgt − I`` and the per-axis terms above
+gives the gradient.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor
+
+from yolo_alpha.losses.geometry import GUARD_SCALE_RANGE
 
 _V_SCALE = 4 / math.pi**2  # CIoU's v = 4/π² (atan(wgt/hgt) − atan(w/h))²
 
@@ -91,9 +97,9 @@ def _scaled(gradient: Tensor | float, weight: Tensor) -> Tensor | float:
     return 0.0 if isinstance(gradient, float) and gradient == 0 else gradient * weight
 
 
-def _atan_ratio_grads(g_atan: Tensor, w: Tensor, h: Tensor, eps: float) -> tuple[Tensor, Tensor]:
-    # d atan(w/(h + eps)) = (dw − w/(h + eps)·dh) / ((1 + r²)(h + eps)), with r = w/(h + eps).
-    h_eps = h + eps
+def _atan_ratio_grads(g_atan: Tensor, w: Tensor, h: Tensor, guard: Tensor) -> tuple[Tensor, Tensor]:
+    # d atan(w/(h + g)) = (dw − w/(h + g)·dh) / ((1 + r²)(h + g)), with r = w/(h + g) and g a constant.
+    h_eps = h + guard
     ratio = w / h_eps
     dw = g_atan / (1 + ratio * ratio) / h_eps
     return dw, -dw * ratio
@@ -118,8 +124,10 @@ class PairGeometry(NamedTuple):
     overlap_y_raw: Tensor
     overlap_x: Tensor
     overlap_y: Tensor
+    size: Tensor  # s = w + h + wgt + hgt clamped to GUARD_SCALE_RANGE (geometry.pair_size)
+    guard: Tensor  # eps · s², geometry.area_guard: the least value of an area denominator
     union: Tensor  # |B ∪ Bgt|
-    union_eps: Tensor  # |B ∪ Bgt| + eps, the IoU's denominator
+    union_den: Tensor  # max(|B ∪ Bgt|, guard), the IoU's denominator
     iou: Tensor
 
 
@@ -131,13 +139,16 @@ def pair_geometry(pred: Tensor, target: Tensor, coord_dim: int, eps: float) -> P
     overlap_x_raw = torch.minimum(px2, tx2) - torch.maximum(px1, tx1)
     overlap_y_raw = torch.minimum(py2, ty2) - torch.maximum(py1, ty1)
     overlap_x, overlap_y = overlap_x_raw.clamp(min=0), overlap_y_raw.clamp(min=0)
+    low, high = GUARD_SCALE_RANGE
+    size = (pw + ph + tw + th).clamp(min=low, max=high)
+    guard = eps * size * size
     intersection = overlap_x * overlap_y
     union = pw * ph + tw * th - intersection
-    union_eps = union + eps
-    iou = intersection / union_eps
+    union_den = union.clamp(min=guard)
+    iou = intersection / union_den
     return PairGeometry(
         px1, py1, px2, py2, tx1, ty1, tx2, ty2, pw, ph, tw, th, overlap_x_raw, overlap_y_raw, overlap_x, overlap_y,
-        union, union_eps, iou,
+        size, guard, union, union_den, iou,
     )  # fmt: skip
 
 
@@ -176,25 +187,26 @@ def _enclosing_extents(pairs: PairGeometry) -> tuple[Tensor, Tensor]:
 
 
 def giou_penalty_and_grads(pairs: PairGeometry, alpha2: float, eps: float, want: tuple[bool, bool]) -> PenaltyResult:
-    """Return ``((P^α₂,), grads)``, P = ``(|C| − |B ∪ Bgt|)/(|C| + eps)`` (eq. 3/4; reference ``giou_penalty``)."""
+    """Return ``((P^α₂,), grads)``, P = ``(|C| − |B ∪ Bgt|)/max(|C|, guard)`` (eq. 3/4; reference ``giou_penalty``)."""
     cx, cy = _enclosing_extents(pairs)
     enclosing_area = cx * cy
-    den = enclosing_area + eps
+    den = enclosing_area.clamp(min=pairs.guard)
     penalty = (enclosing_area - pairs.union) / den
     value, g_penalty = _safe_pow_and_slope(penalty, alpha2)
-    # ∂P/∂|C| = 1/(|C| + eps) − P/(|C| + eps), ∂P/∂|B ∪ Bgt| = −1/(|C| + eps), in autograd's order of operations:
-    # under a power α₂ < 1 a contained box (P ≈ 0) multiplies their rounding by P^(α₂−1).
+    # ∂P/∂|C| = 1/D − P/D, ∂P/∂|B ∪ Bgt| = −1/D (D = max(|C|, guard), the guard a constant added), in autograd's
+    # order of operations: under a power α₂ < 1 a contained box (P ≈ 0) multiplies their rounding by P^(α₂−1).
     g_union = -g_penalty / den
     g_area = -g_union - g_penalty * (penalty / den)
     return (value,), PenaltyGrads(union=g_union, cx=g_area * cy, cy=g_area * cx)
 
 
 def diou_penalty_and_grads(pairs: PairGeometry, alpha2: float, eps: float, want: tuple[bool, bool]) -> PenaltyResult:
-    """Return ``(((ρ²/c²)^α₂,), grads)``, c² + eps the enclosing diagonal (eq. 3/4; reference ``diou_penalty``)."""
+    """Return ``(((ρ²/c²)^α₂,), grads)``, c² at least the guard (eq. 3/4; reference ``diou_penalty``)."""
     p = pairs
     cx, cy = _enclosing_extents(p)
-    dx, dy = p.tx1 + p.tx2 - p.px1 - p.px2, p.ty1 + p.ty2 - p.py1 - p.py2
-    diag_sq = cx * cx + cy * cy + eps
+    # (t1 − p1) + (t2 − p2), as geometry.centre_distance_sq: exactly 0 for identical boxes.
+    dx, dy = (p.tx1 - p.px1) + (p.tx2 - p.px2), (p.ty1 - p.py1) + (p.ty2 - p.py2)
+    diag_sq = (cx * cx + cy * cy).clamp(min=p.guard)
     penalty = (dx * dx + dy * dy) / 4 / diag_sq
     value, g_penalty = _safe_pow_and_slope(penalty, alpha2)
     g_rho_sq = g_penalty / diag_sq
@@ -205,12 +217,14 @@ def diou_penalty_and_grads(pairs: PairGeometry, alpha2: float, eps: float, want:
 def ciou_penalty_and_grads(pairs: PairGeometry, alpha2: float, eps: float, want: tuple[bool, bool]) -> PenaltyResult:
     """Return DIoU's term and ``(βv)^α₂`` with their grads, β held constant (eq. 3/4; reference ``alpha_ciou_loss``).
 
-    ``v = 4/π² (atan(wgt/(hgt + eps)) − atan(w/(h + eps)))²`` and ``β = v/((1 − IoU) + v + eps)``; no gradient flows
-    through β, as in the reference's ``ciou_tradeoff``.
+    ``v = 4/π² (atan(wgt/(hgt + g)) − atan(w/(h + g)))²``, g = ``eps · s`` (the reference's
+    ``geometry.length_guard``), and ``β = v/((1 − IoU) + v + eps)``; no gradient flows through β or g, as in the
+    reference's ``ciou_tradeoff``.
     """
     values, grads = diou_penalty_and_grads(pairs, alpha2, eps, want)
     p = pairs
-    atan_diff = torch.atan(p.tw / (p.th + eps)) - torch.atan(p.pw / (p.ph + eps))
+    guard = eps * p.size
+    atan_diff = torch.atan(p.tw / (p.th + guard)) - torch.atan(p.pw / (p.ph + guard))
     v = _V_SCALE * atan_diff * atan_diff
     beta = v / ((1 - p.iou) + v + eps)  # a constant: no gradient flows through it
     beta_v_value, g_beta_v = _safe_pow_and_slope(beta * v, alpha2)
@@ -218,9 +232,9 @@ def ciou_penalty_and_grads(pairs: PairGeometry, alpha2: float, eps: float, want:
     want_pred, want_target = want
     g_pw = g_ph = g_tw = g_th = 0.0
     if want_pred:
-        g_pw, g_ph = _atan_ratio_grads(-g_atan_target, p.pw, p.ph, eps)
+        g_pw, g_ph = _atan_ratio_grads(-g_atan_target, p.pw, p.ph, guard)
     if want_target:
-        g_tw, g_th = _atan_ratio_grads(g_atan_target, p.tw, p.th, eps)
+        g_tw, g_th = _atan_ratio_grads(g_atan_target, p.tw, p.th, guard)
     return (*values, beta_v_value), grads._replace(pw=g_pw, ph=g_ph, tw=g_tw, th=g_th)
 
 
@@ -268,7 +282,7 @@ def _coordinate_grads(
     ``IoU = I/U`` and ``|B ∪ Bgt| = w·h + wgt·hgt − I`` (module docstring), then per axis through :func:`_axis_grads`.
     """
     p = pairs
-    g_intersection = g_iou / p.union_eps
+    g_intersection = g_iou / p.union_den
     g_union = -g_intersection * p.iou + g.union
     g_intersection = g_intersection - g_union  # |B ∪ Bgt| = w·h + wgt·hgt − I
     g_ox = torch.where(p.overlap_x_raw > 0, g_intersection * p.overlap_y, 0.0)

@@ -16,38 +16,42 @@ from torch import Tensor
 
 from yolo_alpha.losses.geometry import (
     aligned_iou_and_union,
+    area_guard,
     aspect_ratio_term,
     box_width_height,
     centre_distance_sq,
     enclosing_box,
+    guarded,
 )
-from yolo_alpha.losses.registry import IoUTerm, LossFn, register
+from yolo_alpha.losses.registry import IoUTerm, LossFn, register, unused_keys_of
 from yolo_alpha.losses.terms import EPS, power_iou_term, require_unit_powers, safe_pow
 
 # --- penalty terms P(B, Bgt) of eq. (3), each in [0, 1] ---------------------------------------------------------
 
 
 def giou_penalty(pred: Tensor, target: Tensor, union: Tensor, eps: float = EPS) -> Tensor:
-    """Return GIoU's penalty ``|C ∖ (B ∪ Bgt)| / |C|``, computed as ``(|C| − |B ∪ Bgt|) / (|C| + eps)``, shape (N,).
+    """Return GIoU's penalty ``|C ∖ (B ∪ Bgt)| / |C|``, as ``(|C| − |B ∪ Bgt|) / max(|C|, guard)``, shape (N,).
 
     Args:
         pred, target: ``(N, 4)`` xyxy boxes.
         union: ``(N,)`` the union areas, from :func:`~.geometry.aligned_iou_and_union`.
-        eps: keeps the ratio 0, not 0/0, for two identical zero-area boxes.
+        eps: the relative guard (:func:`~.geometry.area_guard`): the ratio is 0, not 0/0, for two identical
+            zero-area boxes, at any scale.
     """
     enclosing_w, enclosing_h = box_width_height(enclosing_box(pred, target))
     enclosing_area = enclosing_w * enclosing_h
-    return (enclosing_area - union) / (enclosing_area + eps)
+    return (enclosing_area - union) / guarded(enclosing_area, area_guard(pred, target, eps))
 
 
 def diou_penalty(pred: Tensor, target: Tensor, eps: float = EPS) -> Tensor:
-    """Return DIoU's penalty ``ρ²(b, bgt) / (c² + eps)``, shape ``(N,)``.
+    """Return DIoU's penalty ``ρ²(b, bgt) / max(c², guard)``, shape ``(N,)`` (guard: :func:`~.geometry.area_guard`).
 
     ρ is the distance between the box centres and c the diagonal of the enclosing box C; both centres lie inside C,
     so the ratio is in ``[0, 1]``.
     """
     enclosing_w, enclosing_h = box_width_height(enclosing_box(pred, target))
-    return centre_distance_sq(pred, target) / (enclosing_w**2 + enclosing_h**2 + eps)
+    diagonal_sq = enclosing_w**2 + enclosing_h**2
+    return centre_distance_sq(pred, target) / guarded(diagonal_sq, area_guard(pred, target, eps))
 
 
 def ciou_tradeoff(iou: Tensor, v: Tensor, eps: float = EPS) -> Tensor:
@@ -78,7 +82,7 @@ def _alpha_diou_and_iou(
     return loss, iou
 
 
-@register("alpha_iou")
+@register("alpha_iou", unused=("alpha2",))
 def alpha_iou_loss(
     pred: Tensor,
     target: Tensor,
@@ -96,7 +100,7 @@ def alpha_iou_loss(
         alpha: the power α of the IoU term.
         alpha2: unused (this loss has no penalty term); accepted so that every registered loss has one signature.
         iou_term: :func:`~.terms.power_iou_term` (``1 − IoU^α``) or :func:`~.terms.boxcox_iou_term`.
-        eps: numerical guard of divisions.
+        eps: the relative guard of divisions (:func:`~.geometry.area_guard`), and the IoU clamp of Box-Cox's log.
     """
     iou, _ = aligned_iou_and_union(pred, target, eps)
     return iou_term(iou, alpha, eps)
@@ -188,7 +192,7 @@ def register_classic(name: str, alpha_loss: LossFn, doc: str) -> LossFn:
 
     classic_loss.__name__ = classic_loss.__qualname__ = f"{name}_loss"
     classic_loss.__doc__ = doc
-    return register(name, alpha_form=f"alpha_{name}")(classic_loss)
+    return register(name, alpha_form=f"alpha_{name}", unused=unused_keys_of(f"alpha_{name}"))(classic_loss)
 
 
 iou_loss = register_classic(

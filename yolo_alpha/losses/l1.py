@@ -14,8 +14,9 @@ detector's proposal converges to). Dividing MMDetection's weights (10, 10, 5, 5)
     ℓ1 = |Δx_c|/wgt + |Δy_c|/hgt + (|log(w/wgt)| + |log(h/hgt)|)/2
 
 It is scale- and translation-invariant, so it works on Ultralytics' grid-unit boxes of every stride. It is not
-symmetric in (pred, target): the target is the reference. ``eps`` is added to each width and height, so zero-width
-boxes give a large but finite loss and gradient (a zero-width target gives ~|Δx_c|/eps).
+symmetric in (pred, target): the target is the reference. A guard is added to each width and height
+(:func:`~.geometry.length_guard`: ``eps`` for pairs of 1 unit and more, ``eps`` times the pair's size below), so
+zero-width boxes give a large but finite loss and gradient (a zero-width target gives ~|Δx_c|/guard).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from yolo_alpha.losses.geometry import box_width_height, centre_offsets
+from yolo_alpha.losses.geometry import box_width_height, centre_offsets, length_guard
 from yolo_alpha.losses.registry import IoUTerm, register
 from yolo_alpha.losses.terms import EPS, power_iou_term, require_unit_powers
 
@@ -33,7 +34,7 @@ SIZE_WEIGHT = 0.5
 """Weight of the log-size differences: MMDetection's 1/0.2 over its IoU losses' loss weight 10."""
 
 
-@register("l1", fixed_alpha=True)
+@register("l1", fixed_alpha=True, unused=("alpha2", "iou_term"))
 def l1_loss(
     pred: Tensor,
     target: Tensor,
@@ -54,12 +55,13 @@ def l1_loss(
         target: ``(N, 4)`` target boxes, xyxy: the reference of the encoding.
         alpha, alpha2: must be 1 (accepted so that every registered loss has one signature).
         iou_term: unused.
-        eps: added to every width and height.
+        eps: the relative guard added to every width and height (:func:`~.geometry.length_guard`).
     """
     require_unit_powers("l1", alpha, alpha2, "ℓ1 is not an IoU loss and has no α form")
     dx, dy = centre_offsets(pred, target)
     pw, ph = box_width_height(pred)
     tw, th = box_width_height(target)
-    centre = dx.abs() / (tw + eps) + dy.abs() / (th + eps)
-    size = torch.log((pw + eps) / (tw + eps)).abs() + torch.log((ph + eps) / (th + eps)).abs()
+    guard = length_guard(pred, target, eps)
+    centre = dx.abs() / (tw + guard) + dy.abs() / (th + guard)
+    size = torch.log((pw + guard) / (tw + guard)).abs() + torch.log((ph + guard) / (th + guard)).abs()
     return CENTRE_WEIGHT * centre + SIZE_WEIGHT * size

@@ -23,14 +23,14 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from yolo_alpha.losses.geometry import aligned_iou_and_union, box_width_height, enclosing_box
+from yolo_alpha.losses.geometry import aligned_iou_and_union, area_guard, box_width_height, enclosing_box, guarded
 from yolo_alpha.losses.iou_family import penalty_power, register_classic
 from yolo_alpha.losses.registry import IoUTerm, register
 from yolo_alpha.losses.terms import EPS, power_iou_term, safe_pow
 
 
 def corner_penalties(pred: Tensor, target: Tensor, eps: float = EPS) -> tuple[Tensor, Tensor]:
-    """Return MPDIoU's penalties ``(d1²/(c² + eps), d2²/(c² + eps))``, each ``(N,)`` in [0, 1].
+    """Return MPDIoU's penalties ``(d1²/c², d2²/c²)``, each ``(N,)`` in [0, 1], c² at least the area guard.
 
     d1 is the distance between the top-left corners, d2 between the bottom-right corners, c the diagonal of the
     enclosing box (this module's docstring says why c replaces the paper's image diagonal).
@@ -38,7 +38,7 @@ def corner_penalties(pred: Tensor, target: Tensor, eps: float = EPS) -> tuple[Te
     px1, py1, px2, py2 = pred.unbind(dim=-1)
     tx1, ty1, tx2, ty2 = target.unbind(dim=-1)
     enclosing_w, enclosing_h = box_width_height(enclosing_box(pred, target))
-    diagonal_sq = enclosing_w**2 + enclosing_h**2 + eps
+    diagonal_sq = guarded(enclosing_w**2 + enclosing_h**2, area_guard(pred, target, eps))
     return ((tx1 - px1) ** 2 + (ty1 - py1) ** 2) / diagonal_sq, ((tx2 - px2) ** 2 + (ty2 - py2) ** 2) / diagonal_sq
 
 

@@ -31,6 +31,7 @@ _FIXED_ALPHA: set[str] = set()  # losses to which eq. (3)'s powers do not apply:
 _PARAMS: dict[str, dict[str, float]] = {}  # loss name -> {its own config key: default}
 _PARAM_HELP: dict[str, str] = {}  # a loss's own config key -> its one-line help (cfg/default.yaml, `yolo-alpha help`)
 _STATE: dict[str, dict[str, object]] = {}  # loss name -> {state input: value when the caller carries none}
+_UNUSED: dict[str, tuple[str, ...]] = {}  # loss name -> the core keys its function ignores (alpha_iou: alpha2)
 
 
 def register(
@@ -41,6 +42,7 @@ def register(
     param_help: Mapping[str, str] | None = None,
     state: Mapping[str, object] | None = None,
     fixed_alpha: bool = False,
+    unused: tuple[str, ...] = (),
 ) -> Callable[[LossFn], LossFn]:
     """Return a decorator that adds a loss function to :data:`LOSSES` under ``name`` and returns it unchanged.
 
@@ -53,13 +55,18 @@ def register(
             number > 0. A key shared by several losses must have one default, so that the key means one thing.
         param_help: one line of help per key of ``params`` (required for each): the settings table
             (:mod:`yolo_alpha.settings`) shows it in ``yolo-alpha help``, and tests check cfg/default.yaml and the
-            README against it, so that a loss's own key is declared here and nowhere else.
+            key table of docs/configuration.md against it, so that a loss's own key is declared here and nowhere else.
         state: keyword inputs the caller carries between batches, with the value used when none is given (Wise-IoU
             v3: ``{"iou_mean": 1.0}``). A loss with state is "stateful" (:attr:`~.spec.LossSpec.stateful`).
         fixed_alpha: True for a loss that eq. (3) does not generalise and that has no α form: it takes
             α = α₂ = 1 only, and says so instead of pointing to an α form.
+        unused: core keys (:data:`CORE_KEYS`) the function accepts for the common signature but ignores, e.g.
+            ``("alpha2",)`` for a loss with no penalty term: :func:`~.spec.resolve_loss` refuses a value for them
+            other than the one they resolve to, which a run would otherwise record though nothing used it.
     """
     params, param_help = dict(params or {}), dict(param_help or {})
+    if not set(unused) <= set(CORE_KEYS) - {"loss"}:
+        raise ValueError(f"loss {name!r}: unused must name keys of {CORE_KEYS[1:]}, got {unused!r}")
     for key, default in params.items():
         if key in CORE_KEYS:
             raise ValueError(f"loss parameter {key!r} of {name!r} would shadow the core key {key!r}")
@@ -81,6 +88,7 @@ def register(
         for key, text in param_help.items():
             _PARAM_HELP.setdefault(key, text)  # a key shared by several losses keeps its first help
         _STATE[name] = dict(state or {})
+        _UNUSED[name] = tuple(unused)
         return fn
 
     return add
@@ -94,6 +102,18 @@ def alpha_form_of(name: str) -> str | None:
 def takes_alpha(name: str) -> bool:
     """Return True if loss ``name`` takes the powers α, α₂ of eq. (3); False if it is fixed at α = α₂ = 1."""
     return name not in _ALPHA_FORMS and name not in _FIXED_ALPHA
+
+
+def unused_keys_of(name: str) -> tuple[str, ...]:
+    """Return the core keys loss ``name`` ignores (``("alpha2",)`` for ``alpha_iou``, which has no penalty)."""
+    return _UNUSED.get(name, ())
+
+
+def losses_using(key: str) -> list[str]:
+    """Return the sorted names of the losses that use core key ``key`` (and, for α/α₂, take a power)."""
+    return sorted(
+        name for name in LOSSES if key not in unused_keys_of(name) and (key == "iou_term" or takes_alpha(name))
+    )
 
 
 def loss_params_of(name: str) -> dict[str, float]:

@@ -16,9 +16,12 @@ from torch import Tensor
 
 from yolo_alpha.losses.geometry import (
     aligned_iou_and_union,
+    area_guard,
     box_width_height,
     centre_offsets,
     enclosing_box,
+    guarded,
+    length_guard,
 )
 from yolo_alpha.losses.iou_family import penalty_power, register_classic
 from yolo_alpha.losses.registry import IoUTerm, register
@@ -35,10 +38,10 @@ def angle_cost(pred: Tensor, target: Tensor, eps: float = EPS) -> Tensor:
     = 2 x √(1 − x²) = ``2|Δx||Δy| / (Δx² + Δy²)``, computed in that closed form: it is 0 when the centres are
     aligned on an axis, 1 on a diagonal, and symmetric in x ↔ √(1 − x²), which is why the paper's switch to the
     other angle above 45° does not change the value. The closed form needs no arcsin (whose derivative is infinite
-    at x = 1) and ``eps`` makes concentric boxes give Λ = 0 instead of 0/0.
+    at x = 1) and the guard (:func:`~.geometry.area_guard`) makes concentric boxes give Λ = 0 instead of 0/0.
     """
     dx, dy = centre_offsets(pred, target)
-    return 2 * dx.abs() * dy.abs() / (dx**2 + dy**2 + eps)
+    return 2 * dx.abs() * dy.abs() / guarded(dx**2 + dy**2, area_guard(pred, target, eps))
 
 
 def distance_cost(pred: Tensor, target: Tensor, angle: Tensor, eps: float = EPS) -> Tensor:
@@ -50,20 +53,23 @@ def distance_cost(pred: Tensor, target: Tensor, angle: Tensor, eps: float = EPS)
     dx, dy = centre_offsets(pred, target)
     enclosing_w, enclosing_h = box_width_height(enclosing_box(pred, target))
     gamma = 2 - angle
-    rho_x = dx**2 / (enclosing_w**2 + eps)
-    rho_y = dy**2 / (enclosing_h**2 + eps)
+    guard = area_guard(pred, target, eps)
+    rho_x = dx**2 / guarded(enclosing_w**2, guard)
+    rho_y = dy**2 / guarded(enclosing_h**2, guard)
     return (1 - torch.exp(-gamma * rho_x)) + (1 - torch.exp(-gamma * rho_y))
 
 
 def shape_cost(pred: Tensor, target: Tensor, theta: float = SIOU_THETA, eps: float = EPS) -> Tensor:
     """Return SIoU's shape cost ``Ω = Σ_{t=w,h} (1 − exp(−ω_t))^θ``, ``ω_w = |w − wgt| / max(w, wgt)``, shape (N,).
 
-    Each ω lies in [0, 1], so Ω lies in [0, 2(1 − e⁻¹)^θ]. ``eps`` keeps two zero-width boxes at ω = 0.
+    Each ω lies in [0, 1], so Ω lies in [0, 2(1 − e⁻¹)^θ]. The guard (:func:`~.geometry.length_guard`) keeps two
+    zero-width boxes at ω = 0.
     """
     pw, ph = box_width_height(pred)
     tw, th = box_width_height(target)
-    omega_w = (pw - tw).abs() / (torch.maximum(pw, tw) + eps)
-    omega_h = (ph - th).abs() / (torch.maximum(ph, th) + eps)
+    guard = length_guard(pred, target, eps)
+    omega_w = (pw - tw).abs() / (torch.maximum(pw, tw) + guard)
+    omega_h = (ph - th).abs() / (torch.maximum(ph, th) + guard)
     return (1 - torch.exp(-omega_w)) ** theta + (1 - torch.exp(-omega_h)) ** theta
 
 

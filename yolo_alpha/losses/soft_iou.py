@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from yolo_alpha.losses.geometry import box_width_height
+from yolo_alpha.losses.geometry import area_guard, box_width_height, guarded
 from yolo_alpha.losses.registry import IoUTerm, register
 from yolo_alpha.losses.terms import EPS, power_iou_term, require_unit_powers
 
@@ -55,7 +55,7 @@ def soft_minimum(a: Tensor, b: Tensor, kappa: float) -> Tensor:
 
 
 def soft_iou(pred: Tensor, target: Tensor, kappa: float = SOFT_IOU_KAPPA, eps: float = EPS) -> Tensor:
-    """Return the soft IoU ``min(I_κ, |B|, |Bgt|) / (|B| + |Bgt| − min(I_κ, |B|, |Bgt|) + eps)``, shape ``(N,)``.
+    """Return the soft IoU ``min(I_κ, |B|, |Bgt|) / (|B| + |Bgt| − min(I_κ, |B|, |Bgt|))``, shape ``(N,)``.
 
     ``I_κ = softplus_κ(softMin(x2) − softMax(x1)) · softplus_κ(softMin(y2) − softMax(y1))`` over the pair's
     corners (module docstring: why softplus and why the cap). In [0, 1]; → the exact IoU as κ → ∞.
@@ -63,7 +63,7 @@ def soft_iou(pred: Tensor, target: Tensor, kappa: float = SOFT_IOU_KAPPA, eps: f
     Args:
         pred, target: ``(N, 4)`` xyxy boxes.
         kappa: κ > 0, in 1/(box unit).
-        eps: added to the union, as in the exact IoU.
+        eps: the relative guard of the union, as in the exact IoU (:func:`~.geometry.area_guard`).
     """
     px1, py1, px2, py2 = pred.unbind(dim=-1)
     tx1, ty1, tx2, ty2 = target.unbind(dim=-1)
@@ -74,10 +74,10 @@ def soft_iou(pred: Tensor, target: Tensor, kappa: float = SOFT_IOU_KAPPA, eps: f
     tw, th = box_width_height(target)
     pred_area, target_area = pw * ph, tw * th
     intersection = torch.minimum(soft_intersection, torch.minimum(pred_area, target_area))
-    return intersection / (pred_area + target_area - intersection + eps)
+    return intersection / guarded(pred_area + target_area - intersection, area_guard(pred, target, eps))
 
 
-@register("alpha_soft_iou", params={"kappa": SOFT_IOU_KAPPA}, param_help={"kappa": KAPPA_HELP})
+@register("alpha_soft_iou", params={"kappa": SOFT_IOU_KAPPA}, param_help={"kappa": KAPPA_HELP}, unused=("alpha2",))
 def alpha_soft_iou_loss(
     pred: Tensor,
     target: Tensor,
@@ -105,7 +105,13 @@ def alpha_soft_iou_loss(
     return iou_term(soft_iou(pred, target, kappa, eps), alpha, eps)
 
 
-@register("soft_iou", alpha_form="alpha_soft_iou", params={"kappa": SOFT_IOU_KAPPA}, param_help={"kappa": KAPPA_HELP})
+@register(
+    "soft_iou",
+    alpha_form="alpha_soft_iou",
+    params={"kappa": SOFT_IOU_KAPPA},
+    param_help={"kappa": KAPPA_HELP},
+    unused=("alpha2",),
+)
 def soft_iou_loss(
     pred: Tensor,
     target: Tensor,

@@ -33,8 +33,10 @@ from yolo_alpha.losses.registry import (
     loss_params_of,
     loss_state_of,
     losses_taking,
+    losses_using,
     losses_with_state,
     takes_alpha,
+    unused_keys_of,
 )
 from yolo_alpha.losses.terms import EPS, IOU_TERMS
 
@@ -47,6 +49,7 @@ MAX_ALPHA = 100.0
 """Largest alpha and alpha2 accepted: beyond it IoU^α vanishes for every imperfect box (0.9^100 ≈ 2.7e-5)."""
 
 REDUCTIONS = ("none", "mean", "sum")
+DEFAULT_IOU_TERM = "power"
 
 # Said after "must be a finite number > 0, got 0" for a loss key where 0 has a meaning of its own.
 _ZERO_HINTS = {"focal_gamma": "γ = 0 is plain EIoU: use loss='eiou'"}
@@ -98,6 +101,27 @@ def _check_fixed_alpha(loss: str, key: str, value: float) -> None:
         f"loss={loss!r} takes no power (eq. 3 of α-IoU does not apply to it; see 'yolo-alpha help losses') "
         f"but {key}={value} was given"
     )
+
+
+def _named(losses: list[str]) -> str:
+    # A short list is named; a long one by what it leaves out.
+    if len(losses) <= 8:
+        return ", ".join(losses)
+    return "any loss but " + ", ".join(name for name in LOSSES if name not in losses)
+
+
+_UNUSED_WHY = {"alpha2": "it has no penalty term (eq. 3's P^α₂)", "iou_term": "it is not an IoU loss"}
+
+
+def _refuse_unused(loss: str, given: dict[str, object], resolved: dict[str, object]) -> None:
+    # A core key the loss ignores would be recorded with the run as if it had trained with it: refuse any value but
+    # the one it resolves to anyway (alpha2 = alpha, iou_term = power), which a recorded run's settings carry.
+    for key in unused_keys_of(loss):
+        if given[key] is not None and given[key] != resolved[key]:
+            raise LossConfigError(
+                f"{key}={given[key]!r} is not used by loss={loss!r}: {_UNUSED_WHY[key]}. Leave {key} unset, or "
+                f"choose a loss that uses it: {_named(losses_using(key))}"
+            )
 
 
 def _resolve_params(loss: str, given: dict[str, object]) -> tuple[tuple[str, float], ...]:
@@ -231,7 +255,9 @@ def resolve_loss(
             Must be given when ``alpha`` is 0.
         iou_term: ``"power"`` or ``"boxcox"`` (:data:`~.terms.IOU_TERMS`).
         **params: the losses' own keys (:func:`~.registry.all_loss_params`), each a finite number > 0 or None for
-            the loss's default; a non-null key the chosen loss does not take is refused.
+            the loss's default; a non-null key the chosen loss does not take is refused, and so is a core key it
+            ignores (:func:`~.registry.unused_keys_of`: ``alpha2`` for ``alpha_iou``, which has no penalty term)
+            given a value other than its resolved one.
 
     Raises:
         LossConfigError: naming the offending key and what it accepts.
@@ -254,14 +280,20 @@ def resolve_loss(
     )
     _check_fixed_alpha(loss, "alpha", alpha)
     _warn_beyond_paper("alpha", alpha)
+    # α₂ defaults to α; a loss without a penalty ignores it, and at α = 0 records 1 (a valid power) instead.
+    default_alpha2 = 1.0 if alpha == 0 and "alpha2" in unused_keys_of(loss) else alpha
+    given_alpha2 = alpha2
     if alpha2 is None:
-        if alpha == 0:
+        if default_alpha2 == 0:
             raise LossConfigError("alpha2 must be set when alpha=0: the penalty power α₂ of eq. 3 defaults to alpha")
-        alpha2 = alpha  # checked, and warned about, as alpha
+        alpha2 = default_alpha2  # checked, and warned about, as alpha
     else:
         alpha2 = _check_power("alpha2", alpha2)
         _check_fixed_alpha(loss, "alpha2", alpha2)
         _warn_beyond_paper("alpha2", alpha2)
+    _refuse_unused(
+        loss, {"alpha2": given_alpha2, "iou_term": iou_term}, {"alpha2": default_alpha2, "iou_term": DEFAULT_IOU_TERM}
+    )
     return LossSpec(loss=loss, alpha=alpha, alpha2=alpha2, iou_term=iou_term, params=resolved_params)
 
 

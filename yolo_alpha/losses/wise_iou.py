@@ -21,7 +21,14 @@ import math
 import torch
 from torch import Tensor
 
-from yolo_alpha.losses.geometry import aligned_iou_and_union, box_width_height, centre_distance_sq, enclosing_box
+from yolo_alpha.losses.geometry import (
+    aligned_iou_and_union,
+    area_guard,
+    box_width_height,
+    centre_distance_sq,
+    enclosing_box,
+    guarded,
+)
 from yolo_alpha.losses.registry import IoUTerm, register
 from yolo_alpha.losses.terms import EPS, power_iou_term, require_unit_powers
 
@@ -46,7 +53,7 @@ def distance_attention(pred: Tensor, target: Tensor, eps: float = EPS) -> Tensor
     """
     enclosing_w, enclosing_h = box_width_height(enclosing_box(pred, target))
     diagonal_sq = (enclosing_w**2 + enclosing_h**2).detach()
-    return torch.exp(centre_distance_sq(pred, target) / (diagonal_sq + eps))
+    return torch.exp(centre_distance_sq(pred, target) / guarded(diagonal_sq, area_guard(pred, target, eps)))
 
 
 def focusing_coefficient(

@@ -24,6 +24,9 @@ from yolo_alpha.plot.files import DEFAULT_OUT, save_figure
 from yolo_alpha.plot.keys import int_at_least, loss_label, loss_names
 
 DEFAULT_LOSSES = ("l1", "ciou", "alpha_ciou")
+MAX_PAIRS = 100_000
+"""Most box pairs: a scatter of more points is one blot, and r and ρ are already steady to ~0.01 at 10⁴."""
+PAIRS_WHY = f"a scatter of more than {MAX_PAIRS} points is one blot"
 
 
 def average_ranks(x: np.ndarray) -> np.ndarray:
@@ -118,12 +121,14 @@ def write_correlation(
     Args:
         out: output folder.
         losses: registered loss names (a list, or ``"l1,ciou"`` as on the command line), one panel each.
-        n: number of random box pairs, >= 3.
+        n: number of random box pairs, 3 to :data:`MAX_PAIRS`.
         seed: seed of the box pairs, >= 0; the same seed draws the same pairs.
 
     Raises:
         ConfigError: naming ``losses``, ``n`` or ``seed`` for a bad value.
     """
-    rows = correlation_data(loss_names("losses", losses), int_at_least("n", n, 3), int_at_least("seed", seed, 0))
+    rows = correlation_data(
+        loss_names("losses", losses), int_at_least("n", n, 3, MAX_PAIRS, PAIRS_WHY), int_at_least("seed", seed, 0)
+    )
     fig, _ = plot_correlation(rows)
     return save_figure(fig, rows, out, "correlation")

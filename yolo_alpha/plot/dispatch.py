@@ -14,7 +14,7 @@ from typing import Any
 
 from yolo_alpha.checks import did_you_mean
 from yolo_alpha.errors import ConfigError
-from yolo_alpha.plot.files import DEFAULT_OUT
+from yolo_alpha.plot.files import DEFAULT_OUT, check_out
 from yolo_alpha.plot.keys import as_list
 
 
@@ -100,12 +100,14 @@ def make_plot(name: str, settings: dict[str, Any] | None = None) -> list[Path]:
             ``runs/plots``). Existing files are never overwritten: a taken name gets the next number.
 
     Raises:
-        ConfigError: for an unknown figure, an unknown key, or (from the plot function) a bad value.
+        ConfigError: for an unknown figure, an unknown key, an ``out`` that is a file or cannot be created, or (from
+            the plot function) a bad value.
     """
     entry = plot_entry(name)
     settings = dict(settings or {})
     check_plot_keys(name, settings)
     out = Path(str(settings.pop("out", DEFAULT_OUT)))
+    check_out(out)
     for key in entry.list_keys:
         if key in settings:
             settings[key] = [str(item) for item in as_list(key, settings[key])]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yolo_alpha.checks import choice, number
+from yolo_alpha.checks import choice, is_number, number
 from yolo_alpha.errors import ConfigError
 
 
@@ -48,9 +48,14 @@ def positive_float(key: str, value: Any) -> float:
     return number(key, value, low=0, low_open=True)
 
 
-def int_at_least(key: str, value: Any, minimum: int) -> int:
-    """Return ``value`` as an int >= ``minimum`` (a float such as 2000.0 that is a whole number is accepted)."""
-    return number(key, value, low=minimum, integer=True)
+def int_at_least(key: str, value: Any, minimum: int, maximum: int | None = None, why: str = "") -> int:
+    """Return ``value`` as an int in ``[minimum, maximum]`` (a whole float such as 2000.0 is accepted).
+
+    ``maximum`` bounds a size key by what the figure can show (``why`` says so in the error): without it,
+    ``plot landscape steps=100000`` asked for 74.5 GiB.
+    """
+    beyond = maximum is not None and is_number(value) and value > maximum
+    return number(key, value, low=minimum, high=maximum, integer=True, hint=why if beyond else "")
 
 
 def loss_names(key: str, value: Any) -> list[str]:

@@ -29,6 +29,10 @@ DEFAULT_LOSSES = ("l1", "iou", "giou", "diou", "ciou", "alpha_ciou", "soft_iou")
 # the units the losses see in training and for which their constants (e.g. soft_iou's κ) are chosen.
 TARGET_BOX = (-2.0, -1.5, 2.0, 1.5)
 ARROWS_PER_SIDE = 13  # quiver on a coarser grid than the heat map, so arrows stay readable
+MAX_STEPS = 201
+"""Most grid points per axis: a panel's heat map is ~400 px wide at the figure's 120 dpi, so 201 points are already
+2 px each; more are not drawn, only computed (steps² pairs per loss, with autograd, and a CSV row each)."""
+STEPS_WHY = f"a panel is ~400 px wide: more than {MAX_STEPS} points per axis would not be drawn"
 
 
 def shift_grid(extent: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -148,13 +152,15 @@ def write_landscape(
         out: output folder.
         losses: registered loss names (a list, or ``"iou,giou"`` as on the command line), one panel each.
         extent: the shifts span ± extent × the target's width (dx) and height (dy); > 0.
-        steps: grid points per axis, >= 3 (odd keeps the zero shift on the grid).
+        steps: grid points per axis, 3 to :data:`MAX_STEPS` (odd keeps the zero shift on the grid).
 
     Raises:
         ConfigError: naming ``losses``, ``extent`` or ``steps`` for a bad value.
     """
     rows = landscape_data(
-        loss_names("losses", losses), positive_float("extent", extent), int_at_least("steps", steps, 3)
+        loss_names("losses", losses),
+        positive_float("extent", extent),
+        int_at_least("steps", steps, 3, MAX_STEPS, STEPS_WHY),
     )
     fig, _ = plot_landscape(rows)
     return save_figure(fig, rows, out, "landscape")

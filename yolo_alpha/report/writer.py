@@ -27,7 +27,8 @@ from yolo_alpha.report.tables import (
     summary_csv_rows,
     varied_keys,
 )
-from yolo_alpha.sweep.results import load_results
+from yolo_alpha.sweep.paths import relative_to_sweep, run_folder
+from yolo_alpha.sweep.results import ResultsFileError, load_results
 from yolo_alpha.sweep.runner import RUNS_DIR
 
 HOW_TO_READ = (
@@ -52,9 +53,16 @@ def write_report(sweep_dir: str | Path) -> Path:
     when the grid varies ``alpha``) and improvement_vs_noise (only when it varies ``noise_eta``). Last, when the rows
     allow any, the claims of the α-IoU paper (:mod:`~yolo_alpha.report.claims_section`; claims.csv always), and the
     training diagnostics of runs that recorded them (:mod:`~yolo_alpha.report.diagnostics_section`).
+
+    Raises ResultsFileError, writing nothing, when results.jsonl is missing, malformed or has no rows yet.
     """
     sweep_dir = Path(sweep_dir)
     rows = local_run_dirs(load_results(sweep_dir), sweep_dir)
+    if not rows:  # a report of 0 runs would still say "every configuration has a single run"
+        raise ResultsFileError(
+            f"report {sweep_dir}: results.jsonl has no rows yet; run the sweep first: yolo-alpha sweep cfg=<its sweep "
+            f"file> (rerunning it resumes this folder), then yolo-alpha report {sweep_dir}"
+        )
     out = sweep_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     summary = summarise(rows)
@@ -68,7 +76,7 @@ def write_report(sweep_dir: str | Path) -> Path:
         "",
         f"{len(rows)} runs, {len(summary)} configurations"
         + (f"; varied: {', '.join(varied)}" if varied else "")
-        + f". Source: `{sweep_dir / 'results.jsonl'}`.",
+        + ". Source: the sweep's [results.jsonl](../results.jsonl).",  # no path of the machine: the folder moves
         "",
         f"## AP per IoU threshold ({_evaluator_title(rows)})",
         "",
@@ -114,7 +122,7 @@ def write_report(sweep_dir: str | Path) -> Path:
     if missing:
         lines += [
             f"Note: no usable results.csv for {len(missing)} run(s), left out of this figure: "
-            + ", ".join(f"`{m}`" for m in missing),
+            + ", ".join(f"`{relative_to_sweep(m, sweep_dir)}`" for m in missing),
             "",
         ]
 
@@ -146,15 +154,17 @@ def write_report(sweep_dir: str | Path) -> Path:
 
 
 def local_run_dirs(rows: list[dict], sweep_dir: Path) -> list[dict]:
-    """Return `rows` with ``run_dir`` pointing into `sweep_dir` where the cell's run folder is there.
+    """Return `rows` with ``run_dir`` the path of each cell's run folder: ``<sweep_dir>/runs/<cell_id>`` where it is.
 
-    results.jsonl records where each run was trained (an absolute path); a sweep folder that was moved, copied or
-    committed keeps its runs under ``runs/<cell_id>``, and the report reads their per-epoch files from there.
+    Otherwise the row's own ``run_dir``, resolved against `sweep_dir`: rows record it relative to the sweep folder
+    (older rows: an absolute path, where the run was trained), so a folder that was moved, copied or committed, or
+    is reached by another spelling of its path, reads its runs' per-epoch files from wherever it now lies.
     """
     out = []
     for row in rows:
         local = sweep_dir / RUNS_DIR / str(row.get("cell_id", ""))
-        out.append({**row, "run_dir": str(local)} if row.get("cell_id") and local.is_dir() else row)
+        run_dir = local if row.get("cell_id") and local.is_dir() else run_folder(row, sweep_dir)
+        out.append({**row, "run_dir": str(run_dir)} if run_dir is not None else row)
     return out
 
 
