@@ -1,6 +1,6 @@
 """VOC and COCO converters: labels against hand-computed values and Ultralytics' own VOC rule, the source left
-untouched, data.yaml splits, Ultralytics loading the result, and the refusals (non-empty out_dir, missing or malformed
-input)."""
+untouched, data.yaml splits, Ultralytics loading the result, and the refusals (out= taken or impossible, missing or
+malformed input). What the converters drop, clip and count: tests/data/test_convert_tally.py."""
 
 import json
 import os
@@ -21,6 +21,7 @@ from yolo_alpha.data.convert import (
     voc_class_names,
     voc_roles,
 )
+from yolo_alpha.errors import ConfigError
 
 VOC_LABEL_LINE = re.compile(r"^\d+ -?\d\.\d{6} -?\d\.\d{6} \d\.\d{6} \d\.\d{6}$")
 
@@ -144,8 +145,8 @@ def test_voc_box_rule_is_the_one_in_ultralytics_voc_yaml():
 
 def test_voc_labels_images_and_yaml(voc_root, tmp_path):
     before = tree_bytes(voc_root)
-    data_yaml = convert_voc(voc_root, tmp_path / "out")
-    out = tmp_path / "out"
+    done = convert_voc(voc_root, tmp_path / "out", names=voc_class_names())  # Ultralytics' ids: its labels exactly
+    data_yaml, out = done.data_yaml, tmp_path / "out"
 
     assert tree_bytes(voc_root) == before  # the source is untouched
     for (folder, image_id), rows in VOC_EXPECTED.items():
@@ -164,10 +165,24 @@ def test_voc_labels_images_and_yaml(voc_root, tmp_path):
     assert data["train"] == ["images/trainval2007", "images/trainval2012"]
     assert data["val"] == "images/test2007"
     assert data["names"] == dict(enumerate(voc_class_names()))
+    # What was left out is counted: the two difficult persons/cars and the unicorn, which is not a VOC class.
+    assert (done.tally.kept_images, done.tally.kept_boxes, done.tally.clipped) == (5, 5, 0)
+    assert sum(done.tally.boxes.values()) == 3 and done.tally.examples["class not in names="] == ["unicorn"]
+
+
+def test_voc_names_default_to_the_sorted_names_of_the_xml_files(voc_root, tmp_path):
+    done = convert_voc(voc_root, tmp_path / "out")
+    names = ["bird", "car", "cat", "dog", "person", "unicorn"]  # every <name> of the fixture, difficult ones too
+    assert done.names == names
+    assert yaml.safe_load(done.data_yaml.read_text())["names"] == dict(enumerate(names))
+    label = tmp_path / "out" / "labels" / "trainval2007" / "000002.txt"
+    assert [row[0] for row in read_rows(label)] == [names.index("cat"), names.index("unicorn")]  # nothing dropped
+    # On real VOC the rule gives Ultralytics' 20 names in its order: they are sorted.
+    assert voc_class_names() == sorted(voc_class_names())
 
 
 def test_ultralytics_loads_the_voc_set(voc_root, tmp_path):
-    data_yaml = convert_voc(voc_root, tmp_path / "out")
+    data_yaml = convert_voc(voc_root, tmp_path / "out", names=voc_class_names()).data_yaml
     for split, folders in (("train", ("trainval2007", "trainval2012")), ("val", ("test2007",))):
         loaded = load_with_ultralytics(data_yaml, split)
         expected = {i: rows for (folder, i), rows in VOC_EXPECTED.items() if folder in folders}
@@ -190,12 +205,12 @@ def test_images_are_copied_where_hard_links_fail(voc_root, tmp_path, monkeypatch
 
 
 def test_voc_root_may_be_the_devkit_folder_and_splits_choose_roles(voc_root, tmp_path):
-    data_yaml = convert_voc(voc_root / "VOCdevkit", tmp_path / "out", splits=[("2007", "trainval"), ("2007", "test")])
-    data = yaml.safe_load(data_yaml.read_text())
+    splits = [("2007", "trainval"), ("2007", "test")]
+    data = yaml.safe_load(convert_voc(voc_root / "VOCdevkit", tmp_path / "out", splits=splits).data_yaml.read_text())
     assert (data["train"], data["val"]) == ("images/trainval2007", "images/test2007")
     # Without a test split (VOC2012 publishes no test labels) the val split validates; Ultralytics' VOC.yaml order.
     assert voc_roles([("2012", "train"), ("2012", "val")]) == (["images/train2012"], ["images/val2012"])
-    with pytest.raises(ValueError, match="split"):
+    with pytest.raises(ConfigError, match="split"):
         voc_roles([("2007", "trainval"), ("2012", "trainval")])
 
 
@@ -247,8 +262,8 @@ def coco_files(tmp_path) -> tuple[Path, Path]:
 def test_coco_labels_names_and_images(coco_files, tmp_path):
     annotation_json, images_dir = coco_files
     before = tree_bytes(annotation_json.parent)
-    data_yaml = convert_coco(annotation_json, images_dir, tmp_path / "out")
-    out = tmp_path / "out"
+    done = convert_coco(annotation_json, images_dir, tmp_path / "out")
+    data_yaml, out = done.data_yaml, tmp_path / "out"
 
     assert tree_bytes(annotation_json.parent) == before
     for stem, rows in COCO_EXPECTED.items():
@@ -261,10 +276,12 @@ def test_coco_labels_names_and_images(coco_files, tmp_path):
     data = yaml.safe_load(data_yaml.read_text())
     assert data["names"] == {0: "cat", 1: "dog", 2: "zebra"}
     assert data["train"] == data["val"] == "images/val2017"
+    assert done.tally.boxes == {"iscrowd (COCO's convention: a crowd region is not one object; COCO's evaluation "
+                                "ignores it)": 1}  # fmt: skip
 
 
 def test_ultralytics_loads_the_coco_set(coco_files, tmp_path):
-    data_yaml = convert_coco(*coco_files, tmp_path / "out", split="mini")
+    data_yaml = convert_coco(*coco_files, tmp_path / "out", split="mini").data_yaml
     loaded = load_with_ultralytics(data_yaml, "val")
     assert loaded.keys() == COCO_EXPECTED.keys()
     for stem, rows in COCO_EXPECTED.items():
@@ -286,31 +303,47 @@ def test_non_empty_out_dir_is_refused_and_kept(voc_root, coco_files, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "mine.txt").write_text("keep")
-    with pytest.raises(FileExistsError, match=re.escape(str(out))):
+    message = f"out={out}: exists and is not an empty folder; give a new folder"
+    with pytest.raises(ConfigError, match=re.escape(message)):
         convert_voc(voc_root, out)
-    with pytest.raises(FileExistsError, match=re.escape(str(out))):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         convert_coco(*coco_files, out)
     assert tree_bytes(out) == {"mine.txt": b"keep"}
 
 
+def test_empty_out_dir_is_used(voc_root, tmp_path):
+    (tmp_path / "out").mkdir()
+    assert convert_voc(voc_root, tmp_path / "out").data_yaml.is_file()
+
+
+def test_out_dir_that_cannot_be_created_is_named(voc_root, coco_files, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    out = tmp_path / "a_file" / "out"
+    for convert in (lambda: convert_voc(voc_root, out), lambda: convert_coco(*coco_files, out)):
+        with pytest.raises(ConfigError, match=re.escape(f"out={out}: cannot be created ({tmp_path / 'a_file'} is not")):
+            convert()
+    assert (tmp_path / "a_file").read_text() == "x"
+
+
 def test_missing_voc_inputs_are_named(voc_root, tmp_path):
-    (voc_root / "VOCdevkit" / "VOC2007" / "Annotations" / "000002.xml").unlink()
-    with pytest.raises(FileNotFoundError, match=re.escape("000002.xml")):
-        convert_voc(voc_root, tmp_path / "out")
-    assert not (tmp_path / "out").exists()  # everything is read before anything is written
-    with pytest.raises(FileNotFoundError, match="VOC2009"):
+    with pytest.raises(ConfigError, match=r"root=.*VOC2009 not found"):
         convert_voc(voc_root, tmp_path / "out", splits=[("2009", "trainval"), ("2007", "test")])
-    with pytest.raises(FileNotFoundError, match=re.escape("val.txt")):
+    with pytest.raises(ConfigError, match=re.escape("val.txt")):
         convert_voc(voc_root, tmp_path / "out", splits=[("2012", "trainval"), ("2012", "val")])
+    with pytest.raises(ConfigError, match=re.escape(f"root={tmp_path / 'nowhere'}: no such folder")):
+        convert_voc(tmp_path / "nowhere", tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # everything is checked before anything is written
 
 
 def test_missing_coco_inputs_are_named(coco_files, tmp_path):
     annotation_json, images_dir = coco_files
-    with pytest.raises(FileNotFoundError, match=re.escape("instances_train2017.json")):
-        convert_coco(annotation_json.with_name("instances_train2017.json"), images_dir, tmp_path / "out")
-    (images_dir / "sub" / "b.jpg").unlink()
-    with pytest.raises(FileNotFoundError, match=re.escape("b.jpg")):
-        convert_coco(annotation_json, images_dir, tmp_path / "out")
+    missing = annotation_json.with_name("instances_train2017.json")
+    with pytest.raises(ConfigError, match=re.escape(f"json={missing}: no such COCO annotation file")):
+        convert_coco(missing, images_dir, tmp_path / "out")
+    with pytest.raises(ConfigError, match=re.escape(f"images={tmp_path}: none of the 3 images")):
+        convert_coco(annotation_json, tmp_path, tmp_path / "out")
+    with pytest.raises(ConfigError, match=re.escape("split='a/b': give a plain folder name")):
+        convert_coco(annotation_json, images_dir, tmp_path / "out", split="a/b")
     assert not (tmp_path / "out").exists()
 
 
@@ -322,8 +355,9 @@ def test_missing_coco_inputs_are_named(coco_files, tmp_path):
 def test_malformed_xml_is_named(voc_root, tmp_path, text):
     bad = voc_root / "VOCdevkit" / "VOC2012" / "Annotations" / "2012_000001.xml"
     bad.write_text(text)
-    with pytest.raises(ValueError, match=re.escape(str(bad))):
+    with pytest.raises(ConfigError, match=re.escape(str(bad))):
         convert_voc(voc_root, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize(
@@ -338,5 +372,6 @@ def test_malformed_xml_is_named(voc_root, tmp_path, text):
 def test_malformed_json_is_named(coco_files, tmp_path, edit):
     annotation_json, images_dir = coco_files
     annotation_json.write_text(edit(annotation_json.read_text()))
-    with pytest.raises(ValueError, match=re.escape(str(annotation_json))):
+    with pytest.raises(ConfigError, match=re.escape(f"json={annotation_json}")):
         convert_coco(annotation_json, images_dir, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

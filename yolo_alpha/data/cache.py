@@ -8,11 +8,15 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from yolo_alpha.errors import ConfigError
+
+CACHE_ENV = "YOLO_ALPHA_CACHE"
+
 
 def default_cache_dir() -> Path:
     """Return ``$YOLO_ALPHA_CACHE`` if set, else ``$XDG_CACHE_HOME/yolo-alpha``, else ``~/.cache/yolo-alpha``."""
-    if os.environ.get("YOLO_ALPHA_CACHE"):
-        return Path(os.environ["YOLO_ALPHA_CACHE"]).expanduser()
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "yolo-alpha"
 
@@ -23,9 +27,16 @@ def build_once(target: Path, write: Callable[[Path], None]) -> Path:
     A crash never leaves a partial folder under the final name (leftover ``.<name>.partial-*`` folders are never
     read), and concurrent processes each get a complete one: the first rename wins, the others discard their copy.
     Callers check ``target.exists()`` first; this function does not regenerate an existing target.
+
+    Raises:
+        ConfigError: the cache folder cannot be created or written (a file in the way, no permission, a read-only
+            file system), naming the folder and ``YOLO_ALPHA_CACHE``.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    except OSError as e:
+        raise ConfigError(cache_error(target.parent, e)) from e
     try:
         write(staging)
         os.rename(staging, target)
@@ -38,3 +49,14 @@ def build_once(target: Path, write: Callable[[Path], None]) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def cache_error(folder: Path, error: OSError) -> str:
+    """Return the one-line message for a cache folder that cannot be written, naming what sets it and what to do."""
+    reason = error.strerror or type(error).__name__
+    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        reason = f"{blocker} is a file, not a folder"
+    source = f"environment variable {CACHE_ENV}={os.environ[CACHE_ENV]}" if os.environ.get(CACHE_ENV) else None
+    where = f"{source}: cannot write the data cache {folder}" if source else f"cannot write the data cache {folder}"
+    return f"{where} ({reason}); set {CACHE_ENV} to a writable folder, e.g. export {CACHE_ENV}=/tmp/yolo-alpha-cache"
