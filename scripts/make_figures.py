@@ -1,4 +1,4 @@
-"""Render the README's figures into docs/figures/: reweighting.png, landscape.png, correlation.png.
+"""Render the docs' figures into docs/figures/: reweighting.png, landscape.png, correlation.png.
 
     .venv/bin/python scripts/make_figures.py [--out docs/figures]
 
@@ -26,7 +26,7 @@ def make_figures(out: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as scratch:
         for name in FIGURES:
             png = make_plot(name, {"out": scratch})[0]
-            # The README links these fixed names, so a rerun replaces them instead of numbering new files.
+            # docs/reproduction.md links these fixed names, so a rerun replaces them instead of numbering new files.
             written.append(Path(shutil.copyfile(png, out / f"{name}.png")))
     return written
 

@@ -223,7 +223,8 @@ def test_sweep_then_report_end_to_end_on_tiny_data(tiny_data, tmp_path, capsys):
     rows = (tmp_path / "sweeps" / "tiny" / "results.jsonl").read_text().splitlines()
     assert [json.loads(row)["params"]["loss"] for row in rows] == ["ciou", "alpha_ciou"]
     assert main(["sweep", f"cfg={sweep_file}", f"project={tmp_path / 'sweeps'}", "dry_run=True"]) == 0
-    assert capsys.readouterr().out.count("done") == 2  # rerunning finds both cells finished
+    listed = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert [words[0] for words in listed if words[-1:] in (["loss-ciou"], ["loss-alpha_ciou"])] == ["done", "done"]
     assert main(["report", str(tmp_path / "sweeps" / "tiny")]) == 0
     report = (tmp_path / "sweeps" / "tiny" / "report" / "report.md").read_text()
     assert "mAP75-95" in report and "rela. improv." in report

@@ -2,17 +2,21 @@
 
 Importing the package sets two Ultralytics environment defaults (a value the user already exported wins):
 ``YOLO_OFFLINE=True`` so that Ultralytics does not probe DNS at import or phone home during training, and
-``YOLO_AUTOINSTALL=False`` so that nothing is pip-installed at run time. Data sets that are missing still download
-(Ultralytics' downloader does not consult ``YOLO_OFFLINE``); see README, "Offline".
+``YOLO_AUTOINSTALL=False`` so that nothing is pip-installed at run time. Official data sets that are missing still
+download when the machine is online, unless the user set ``YOLO_OFFLINE`` themselves; see docs/configuration.md,
+"Offline".
 """
 
 import os
 
+# Whether the user asked for offline themselves: then a missing data set is not downloaded either (our default only
+# keeps Ultralytics' probes and update checks quiet; see yolo_alpha.ultralytics.datasets_dir.can_download).
+OFFLINE_BY_USER = os.environ.get("YOLO_OFFLINE", "").strip().lower() in ("true", "1", "yes")
 os.environ.setdefault("YOLO_OFFLINE", "True")  # "True", not "1": Ultralytics 8.3 reads only "true"
 os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 
 __version__ = "0.1.0"
 
-from yolo_alpha.losses import box_loss, list_losses
+from yolo_alpha.losses import box_loss, list_losses  # noqa: E402  (after the environment defaults above)
 
 __all__ = ["__version__", "box_loss", "list_losses"]

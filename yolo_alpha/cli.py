@@ -20,8 +20,9 @@ Verbs:
              [key=value ... applied to every cell] [dry_run=True lists the cells] (rerun the same command to resume)
              [backend=local|process|ray] [workers=N cells at once] [devices=0,1 one GPU per process worker]
              [address=auto Ray cluster] [gpus_per_run=1 Ray GPUs per run] [retries=1 more tries of a failed cell]
-  demo     train α-CIoU as one cell of the committed CPU study (about 2 min on 2 cores) and print its AP table
-             beside the study's CIoU and α-CIoU: yolo-alpha demo [study=docs/reproduction/cpu] [key=value ...]
+  demo     train α-IoU on the anchor-based YOLOv5n as one cell of the committed CPU study (about 2 min alone on 2
+             cores) and print its AP beside the study's IoU and α-IoU seeds: yolo-alpha demo
+             [study=docs/reproduction/cpu] [loss=iou|alpha_iou|diou|alpha_diou|ciou|alpha_ciou] [seed=N] [key=value ...]
   report   write tables and figures of a sweep folder: yolo-alpha report runs/sweeps/demo
   reproduce  test the α-IoU paper's claims C1-C7 in both regimes, 3 seeds, into one resumable folder and report:
              yolo-alpha reproduce suite=cpu|voc|coco [project=runs/reproduce] [dry_run=True lists the trainings]
@@ -29,8 +30,11 @@ Verbs:
   plot     draw a figure of the papers (PNG + CSV of its numbers, never overwriting; out=runs/plots):
              yolo-alpha plot reweighting|landscape|correlation|iou-hist [key=value ...]  (`yolo-alpha help plot`)
   data     convert a local data set to the YOLO layout (never touching the source):
-             yolo-alpha data voc root=VOCdevkit_parent out=DIR    (train 07+12 trainval, val 07 test)
-             yolo-alpha data coco json=instances_val2017.json images=DIR out=DIR [split=NAME]
+             yolo-alpha data voc root=DIR out=NEW_DIR [names=a,b,c|classes.txt] [val_fraction=0.2 seed=0]
+               (root holding VOCdevkit: train 07+12 trainval, val 07 test; any other folder of images + VOC XML,
+               e.g. LabelImg's: a seeded val_fraction split; names: sorted from the XML files unless given)
+             yolo-alpha data coco json=instances_val2017.json images=DIR out=NEW_DIR [split=NAME]
+             (boxes are clipped to the image; what is dropped is printed with its count per reason)
   help     this text; `yolo-alpha help losses` lists the box losses with their formulas, `help plot` the figures
 
 Examples:
@@ -63,7 +67,10 @@ def warn(message: str) -> None:
     print(f"yolo-alpha: warning: {message}", file=sys.stderr)
 
 
-CONVERTERS = {"voc": {"root", "out"}, "coco": {"json", "images", "out", "split"}}  # keys each converter takes
+CONVERTERS = {  # keys each converter takes, and the ones it needs
+    "voc": ({"root", "out", "names", "val_fraction", "seed"}, {"root", "out"}),
+    "coco": ({"json", "images", "out", "split"}, {"json", "images", "out"}),
+}
 
 
 def parse_key_values(args: list[str]) -> dict[str, Any]:
@@ -117,28 +124,35 @@ def print_ap_table(table: dict[str, float]) -> None:
 
 
 def convert_data(kind: str, settings: dict[str, Any]) -> str:
-    """Return the data.yaml written by the `data` verb's converter `kind` (voc or coco) from its key=value settings."""
+    """Return the data.yaml written by the `data` verb's converter `kind` (voc or coco), after printing its tally.
+
+    The tally says what was kept, clipped and dropped, with a count per reason, so that no box is lost silently.
+    """
     from yolo_alpha import checks
     from yolo_alpha.data import convert
     from yolo_alpha.errors import ConfigError
 
     if kind not in CONVERTERS:
         raise ConfigError(f"'yolo-alpha data {kind}': choose one of {', '.join(CONVERTERS)}")
-    checks.known_keys(settings, CONVERTERS[kind], f"data {kind}")
-    required = CONVERTERS[kind] - {"split"}
+    accepted, required = CONVERTERS[kind]
+    checks.known_keys(settings, accepted, f"data {kind}")
     if missing := sorted(required - set(settings)):
         raise ConfigError(f"'yolo-alpha data {kind}' needs {' '.join(k + '=...' for k in missing)}")
-    paths = {k: str(v) for k, v in settings.items()}
-    try:
-        if kind == "voc":
-            return str(convert.convert_voc(paths["root"], paths["out"]))
-        return str(convert.convert_coco(paths["json"], paths["images"], paths["out"], split=paths.get("split")))
-    except ValueError as e:  # a malformed annotation file: the converter's message names it
-        raise ConfigError(str(e)) from e
+    paths = {k: str(v) for k, v in settings.items() if k in required | {"split"}}
+    if kind == "voc":
+        names = convert.parse_names(settings["names"]) if "names" in settings else None
+        options = {k: settings[k] for k in ("val_fraction", "seed") if k in settings}
+        done = convert.convert_voc(paths["root"], paths["out"], names=names, **options)
+    else:
+        done = convert.convert_coco(paths["json"], paths["images"], paths["out"], split=paths.get("split"))
+    print(f"classes ({len(done.names)}): {', '.join(done.names)}")
+    print("\n".join(done.tally.lines()))
+    return str(done.data_yaml)
 
 
-def run_sweep_verb(settings: dict[str, Any]) -> str:
-    """Return the results file of the sweep named by cfg= (a file, or a shipped name), after running or listing it."""
+def run_sweep_verb(settings: dict[str, Any]) -> str | None:
+    """Return the results file of the sweep named by cfg= (a file, or a shipped name) after running it; None after
+    listing it (dry_run)."""
     from yolo_alpha import checks
     from yolo_alpha.errors import ConfigError
     from yolo_alpha.sweep import load_sweep, run_sweep
@@ -148,11 +162,12 @@ def run_sweep_verb(settings: dict[str, Any]) -> str:
         raise ConfigError("sweep needs cfg=<sweep file>, e.g. cfg=cfg/sweeps/demo.yaml (see cfg/sweeps/)")
     sweep_file, dry_run = settings.pop("cfg"), checks.boolean("dry_run", settings.pop("dry_run", False))
     options, settings = split_sweep_options(settings)  # how the cells run, not what they compute: not train keys
-    return str(run_sweep(load_sweep(sweep_file, settings), dry_run=dry_run, options=options))
+    results = run_sweep(load_sweep(sweep_file, settings), dry_run=dry_run, options=options)
+    return None if dry_run else str(results)  # a dry run writes nothing: no path to print
 
 
-def run_reproduce_verb(settings: dict[str, Any]) -> str:
-    """Return the report of the suite named by suite=, after training what it lacks (or listing it: dry_run)."""
+def run_reproduce_verb(settings: dict[str, Any]) -> str | None:
+    """Return the report of the suite named by suite= after training what it lacks; None after listing it (dry_run)."""
     from yolo_alpha import checks
     from yolo_alpha.errors import ConfigError
     from yolo_alpha.suites.definitions import SUITES
@@ -164,7 +179,8 @@ def run_reproduce_verb(settings: dict[str, Any]) -> str:
     suite, dry_run = settings.pop("suite"), checks.boolean("dry_run", settings.pop("dry_run", False))
     project = settings.pop("project", None)
     options, settings = split_sweep_options(settings)
-    return str(reproduce(suite, project=project, overrides=settings, dry_run=dry_run, options=options))
+    report = reproduce(suite, project=project, overrides=settings, dry_run=dry_run, options=options)
+    return None if dry_run else str(report)  # a dry run writes nothing: its listing says what a run would write
 
 
 def print_help(topic: list[str]) -> int:
@@ -211,11 +227,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError("report takes one sweep folder: yolo-alpha report runs/sweeps/<name>")
             print(write_report(argv[1]))
             return 0
-        if verb == "sweep":
-            print(run_sweep_verb(parse_key_values(argv[1:])))
-            return 0
-        if verb == "reproduce":
-            print(run_reproduce_verb(parse_key_values(argv[1:])))
+        if verb in ("sweep", "reproduce"):
+            run_verb = run_sweep_verb if verb == "sweep" else run_reproduce_verb
+            if (written := run_verb(parse_key_values(argv[1:]))) is not None:
+                print(written)
             return 0
         if verb == "demo":
             from yolo_alpha.suites.demo import DEFAULT_STUDY, demo

@@ -19,11 +19,13 @@ from yolo_alpha.errors import ConfigError
 from yolo_alpha.metrics import ap_by_threshold
 from yolo_alpha.settings import NO_NOISE, NoiseSettings, Settings, from_flat, require_known, split_ours
 from yolo_alpha.ultralytics import cfg as ultralytics_cfg
+from yolo_alpha.ultralytics import preflight
 from yolo_alpha.ultralytics.anchor_model import AlphaYOLO
-from yolo_alpha.ultralytics.checkpoints import CheckpointInfo, checkpoint_info
+from yolo_alpha.ultralytics.checkpoints import CheckpointInfo, checkpoint_info, resume_run_dir
 from yolo_alpha.ultralytics.dataset import check_train_split, noisy_train_data
+from yolo_alpha.ultralytics.datasets_dir import use_datasets_dir
 from yolo_alpha.ultralytics.families import model_family
-from yolo_alpha.ultralytics.trainer import AlphaDetectionTrainer
+from yolo_alpha.ultralytics.trainer import AlphaDetectionTrainer, check_before_run
 
 __all__ = ["ConfigError", "check_keys", "check_local_files", "check_settings", "export", "predict"]
 __all__ += ["train", "val"]
@@ -39,14 +41,20 @@ def check_settings(settings: dict[str, Any], mode: str) -> Settings | None:
     """Return yolo-alpha's settings of a train key dict (None for other modes) after checking every key and value.
 
     Raises ConfigError (or another YoloAlphaError) naming any unknown key or bad value, before anything is built.
+    The model YAML is read too (a folder, a broken YAML or one of another task than detection is refused), so a
+    sweep's up-front check of its cells covers it. The machine's own resources (device, run folder, weights to
+    download) are checked by :func:`prepare`, on the machine that trains.
     """
+    preflight.check_replaced_keys(settings)
     check_keys(settings, mode)
     ours, theirs = split_ours(settings)
     ultralytics_cfg.check_ultralytics_values(theirs)
+    model = settings.get("model")
+    preflight.check_model(model, mode)
     if mode != "train":
         return None
-    model = settings.get("model")
-    return from_flat({**ours, "model": model}, model_family(model))  # the model names the family in messages
+    epochs = settings.get("epochs", ultralytics_cfg.DEFAULT_CFG_DICT["epochs"])  # alpha_warmup must be below it
+    return from_flat({**ours, "model": model}, model_family(model), epochs)  # the model names the family in messages
 
 
 def check_local_files(
@@ -62,6 +70,8 @@ def check_local_files(
     """
     model, data = settings.get("model"), settings.get("data")
     info = _check_weights(model, key)
+    if info is not None and mode in ("train", "val"):
+        preflight.check_task(model, info.task, key)
     if mode == "train" and not settings.get("resume"):
         pretrained = settings.get("pretrained")
         # A path (not True/False): its layers of matching shape start the model; upstream downloads a missing one.
@@ -69,11 +79,32 @@ def check_local_files(
             _check_weights(str(pretrained), "pretrained", required=True)
     if not is_synthetic(data) and not settings.get("resume"):
         dataset = ultralytics_cfg.check_dataset(str(data))  # downloads VOC/COCO when missing and online, as upstream
+        single_cls = bool(settings.get("single_cls"))
         if mode == "train":
-            check_train_split(dataset)
             if noise.eta > 0:
-                noisy_train_data(dataset, noise.eta, noise.seed, single_cls=bool(settings.get("single_cls")))
+                noisy_train_data(dataset, noise.eta, noise.seed, single_cls=single_cls)
+            else:
+                check_train_split(dataset, single_cls=single_cls)
     return info
+
+
+def check_class_count(info: CheckpointInfo | None, settings: dict[str, Any], key: str = "model") -> None:
+    """Raise ConfigError when weights validated on ``data=`` predict another number of classes than it has.
+
+    Ultralytics would drop every image holding a class id beyond the data set's count, or every label of a class
+    beyond the model's, and report AP of what is left, with no word about the mismatch. Without ``data=`` (the
+    checkpoint's own set) or with ``single_cls`` (every class is one) there is nothing to compare.
+    """
+    data = settings.get("data")
+    if info is None or info.nc is None or not data or settings.get("single_cls"):
+        return
+    dataset = ultralytics_cfg.check_dataset(str(data))  # already checked: read again, not downloaded
+    if info.nc == dataset["nc"]:
+        return
+    raise ConfigError(
+        f"{key}={info.path} predicts {info.nc} classes but data={data} has {dataset['nc']}: validate on the data set "
+        "the model was trained for (a class id means the same class in both), or train on this one"
+    )
 
 
 def _check_weights(path: Any, key: str, required: bool = False) -> CheckpointInfo | None:
@@ -82,22 +113,36 @@ def _check_weights(path: Any, key: str, required: bool = False) -> CheckpointInf
         if required:
             raise ConfigError(f"{key}={path}: not a weights file (.pt); give True, False or the path of a .pt")
         return None
+    if not Path(path).exists() and ultralytics_cfg.is_official_weights(path) and not required:
+        preflight.fetch_official_weights(path, key)  # as upstream would next, but a failure is one line here
     if Path(path).exists():
         ultralytics_cfg.check_weights_path(path, key)
         return checkpoint_info(path, key)
-    if required or not ultralytics_cfg.is_official_weights(path):  # official model weights download when online
+    if required or not ultralytics_cfg.is_official_weights(path):
         raise ConfigError(f"{key}={path}: no such weights file")
-    return None
+    return None  # downloaded into Ultralytics' weights folder: it finds it there
 
 
 def prepare(settings: dict[str, Any], mode: str) -> str:
-    """Check keys, values and local files of `settings`; remove its model from it and return that."""
+    """Check keys, values, this machine and local files of `settings`; remove its model from it and return that.
+
+    Also makes ``project`` absolute (:func:`~yolo_alpha.ultralytics.preflight.run_project`: runs go under the current
+    folder) for the verbs that write a run folder, and checks that folder can be created.
+    """
     ours = check_settings(settings, mode)
     if not settings.get("model"):
         raise ConfigError(
             f"{mode} needs model=<weights .pt or model .yaml>, e.g. model=runs/detect/train/weights/best.pt"
         )
-    check_local_files(settings, mode, noise=ours.noise if ours else NO_NOISE)
+    preflight.check_device(settings.get("device"))
+    if mode != "export":  # the exporter writes beside the weights
+        preflight.check_run_folder(settings.get("project"), settings.get("name") or mode)
+        settings["project"] = preflight.run_project(settings.get("project"))
+    info = check_local_files(settings, mode, noise=ours.noise if ours else NO_NOISE)
+    if mode == "val":
+        check_class_count(info, settings)
+    if ours is not None:
+        check_before_run(ours, model_family(settings["model"]), settings)
     return str(settings.pop("model"))
 
 
@@ -109,8 +154,10 @@ def check_resumable(settings: dict[str, Any]) -> None:
     if not str(model).endswith(".pt") or not Path(str(model)).is_file():
         raise ConfigError(f"model={model}: resume needs the last.pt of an interrupted run; no such weights file")
     check_settings({k: v for k, v in settings.items() if k != "model"}, "train")
+    preflight.check_device(settings.get("device"))
     info = checkpoint_info(str(model))
     if info.resumable:
+        resume_run_dir(str(model))  # it must lie in <run>/weights/: the run folder resume writes into
         return
     if info.epoch < 0 or (info.epochs is not None and info.epoch + 1 >= info.epochs):
         trained = f" (all {info.epochs} epochs)" if info.epochs else ""
@@ -129,7 +176,8 @@ def train(**overrides: Any) -> AlphaYOLO:
     """Train and return the YOLO model (best weights loaded); settings: cfg/default.yaml < cfg= file < overrides.
 
     With ``resume=True`` only the given keys are used: the run continues with the settings, data and loss recorded
-    in its checkpoint; a finished run is refused (ConfigError saying how to train further from it).
+    in its checkpoint, in the run folder that holds the weights (``<run>/weights/last.pt``: a copied last.pt never
+    writes into the run it was copied from); a finished run is refused (ConfigError saying how to train further).
     """
     if overrides.get("resume"):
         settings = {k: v for k, v in overrides.items() if k != "cfg"}
@@ -152,7 +200,8 @@ def val(**overrides: Any) -> tuple[Any, dict[str, float]]:
         settings["data"] = str(synthetic_dataset())
     model = prepare(settings, "val")
     ultralytics_cfg.provide_offline_fonts()
-    metrics = AlphaYOLO(model).val(**settings)
+    with use_datasets_dir():  # upstream's validator checks the data set again: named sets live in our cache
+        metrics = AlphaYOLO(model).val(**settings)
     table = ap_by_threshold(metrics.box.all_ap)
     with open(Path(metrics.save_dir) / "ap_by_iou.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(table))
@@ -166,7 +215,13 @@ def predict(**overrides: Any) -> list:
     settings = {"save": True, "source": ASSETS, **overrides}  # as `yolo predict`: save, bundled sample images
     model = prepare(settings, "predict")
     ultralytics_cfg.provide_offline_fonts()
-    return AlphaYOLO(model).predict(**settings)
+    try:
+        return AlphaYOLO(model).predict(**settings)
+    except ConnectionError as e:  # a URL source it could not fetch; upstream downloads before it creates its folder
+        first = (str(e).strip().splitlines() or ["no network"])[0]
+        raise ConfigError(
+            f"source={settings.get('source')}: could not be downloaded ({first}); download it and give its path"
+        ) from e
 
 
 def export(**overrides: Any) -> str:
@@ -175,8 +230,8 @@ def export(**overrides: Any) -> str:
     model = prepare(settings, "export")
     try:
         return AlphaYOLO(model).export(**settings)
-    except ValueError as e:
-        # Ultralytics' exporter checks the format first (with its aliases and fuzzy match), before writing anything.
-        if str(e).startswith(("Invalid export format", "Model is already in PyTorch format")):
-            raise ConfigError(f"format={settings.get('format')}: {e}") from e
-        raise
+    except (ValueError, AssertionError) as e:
+        # Ultralytics' exporter checks the format and its arguments (quantize, device, imgsz, …) before it writes
+        # anything, raising ValueError or AssertionError with a message that names them.
+        message = str(e).replace("ERROR ❌️", "").strip()
+        raise ConfigError(f"export format={settings.get('format', 'torchscript')}: {message}") from e

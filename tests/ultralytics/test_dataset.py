@@ -339,3 +339,34 @@ def test_a_noisy_training_on_the_corrupt_set_trains_on_what_the_clean_path_keeps
     assert len(used) == len(kept_labels(corrupt_set)) == 9
     args = yaml.safe_load((tmp_path / "runs" / "noisy" / "args.yaml").read_text())
     assert args["noise_eta"] == 0.2 and 0 < args["noise_mean_iou"] < 1
+
+
+def test_check_train_split_refuses_a_set_whose_every_image_ultralytics_drops(tmp_path, monkeypatch):
+    import yolo_alpha.ultralytics.dataset as dataset_module
+
+    root = tmp_path / "set"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    for name in ("a", "b", "c"):
+        write_image(root / "images" / f"{name}.png")
+        (root / "labels" / f"{name}.txt").write_text("5 0.5 0.5 0.2 0.2\n")  # class 5 of a one-class set: dropped
+    data = {"train": str(root / "images"), "nc": 1, "names": {0: "a"}, "yaml_file": str(root / "data.yaml")}
+    monkeypatch.setattr(dataset_module, "LABEL_CHECK_CHUNK", 2)  # the images are read in two chunks: 2, then 1
+    with pytest.raises(ConfigError, match=r"data=.*data\.yaml: Ultralytics' label check drops all 3 training images"):
+        check_train_split(data)
+    check_train_split(data, single_cls=True)  # any class is class 0 then, as Ultralytics' scan reads it
+    (root / "labels" / "c.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    check_train_split(data)  # c, in the second chunk, is kept: the set trains
+
+
+def test_check_train_split_reads_only_until_a_usable_image(corrupt_set, monkeypatch):
+    import yolo_alpha.ultralytics.dataset as dataset_module
+
+    chunks = []
+    verify = dataset_module.verified_box_labels
+    monkeypatch.setattr(dataset_module, "LABEL_CHECK_CHUNK", 1)
+    monkeypatch.setattr(
+        dataset_module, "verified_box_labels", lambda images, *a, **k: chunks.append(images) or verify(images, *a, **k)
+    )
+    check_train_split(corrupt_set)
+    assert 1 <= len(chunks) < len(train_images(corrupt_set["train"]))  # stopped at the first kept image

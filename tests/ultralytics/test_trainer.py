@@ -121,8 +121,41 @@ def test_resume_continues_with_the_checkpoints_loss(tiny_train, model_yaml):
     }
     assert resumed.trainer.start_epoch == 1
     assert all(b.bbox_loss.spec.loss == "alpha_diou" for b in our_branches(resumed.trainer))
+    assert Path(resumed.trainer.save_dir) == last.parents[1]  # the run folder the weights lie in
     rows = (Path(resumed.trainer.save_dir) / "results.csv").read_text().splitlines()
     assert len(rows) == 3  # header + epoch 1 (before the interruption) + epoch 2 (after resume)
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    """Return every file under ``folder`` (relative path -> bytes)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_copied_last_pt_resumes_in_its_own_folder_and_leaves_the_original_byte_identical(tiny_train, tmp_path):
+    tiny_train.pop("model")
+    last = train_one_epoch_then_stop(YOLO("yolov8n.yaml"), trainer=AlphaDetectionTrainer, **{**tiny_train, "epochs": 2})
+    original = last.parents[1]
+    before = folder_bytes(original)
+    copy = tmp_path / "elsewhere" / "copied_run" / "weights" / "last.pt"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(last.read_bytes())  # its train_args still record the original run's save_dir
+    resumed = run.train(resume=True, model=str(copy))
+    assert Path(resumed.trainer.save_dir) == copy.parents[1]
+    assert folder_bytes(original) == before  # best.pt, last.pt, results.csv, args.yaml: untouched
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["best.pt", "last.pt"]
+    rows = (copy.parents[1] / "results.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[1].split(",")[0].strip() == "2"  # header + epoch 2, trained from the copy
+
+
+def test_val_and_predict_without_project_write_under_the_current_folder(trained, tiny_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    best = str(Path(trained.trainer.save_dir) / "weights" / "best.pt")
+    metrics, _ = run.val(model=best, data=str(tiny_data), imgsz=64, batch=8, plots=False)
+    assert Path(metrics.save_dir) == tmp_path / "runs" / "detect" / "val"  # as the README's examples assume
+    image = next((tiny_data.parent / "images" / "val").glob("*.png"))
+    run.predict(model=best, source=str(image), imgsz=64, project="relative", name="pred")
+    assert list((tmp_path / "relative" / "pred").glob("*")), "a relative project= is relative to the current folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["relative", "runs"]
 
 
 def test_ddp_worker_file_rebuilds_our_trainer_with_our_keys(tiny_train, tmp_path):

@@ -11,7 +11,10 @@ layers; ``tests/test_architecture.py`` holds that. What is touched here, and why
 - ``trainer``: ``DetectionTrainer`` → :class:`~.trainer.AlphaDetectionTrainer`, which accepts our keys on every path
   that builds a trainer (CLI / Python, resume, the DDP worker file) and records them with the run.
 - ``validator``: Ultralytics' detection validator, keeping its COCO-format detections for pycocotools.
-- ``checkpoints``: reading a weights file before use (is it one, is its run finished), writing our settings into it.
+- ``checkpoints``: reading a weights file before use (is it one, is its run finished, which run folder a resume
+  writes into), writing our settings into it.
+- ``preflight``: what must hold before Ultralytics builds anything (device, model YAML and task, official weights,
+  the run folder under the current folder), each refusal one line naming the key.
 - ``dataset``: the training images and labels exactly as Ultralytics reads and verifies them (for the noisy view).
 - ``converters``: Ultralytics' VOC class names and COCO-JSON converter, used by ``yolo-alpha data``.
 

@@ -148,6 +148,19 @@ class AnchorBoxLoss(BoxTermState, nn.Module):
         return (weights * per_box).mean()
 
 
+def check_class_loss(cls_eta: float, nc: int, why: str = "this model has one class") -> None:
+    """Raise ConfigError when ``iou_cls_eta`` > 0 for a one-class anchor model: YOLOv5 computes no class loss then.
+
+    Called by the criterion and, before the run folder exists, by the run's checks (``single_cls=True`` or a one-class
+    data set), so both paths refuse with the same message.
+    """
+    if cls_eta > 0 and nc == 1:
+        raise ConfigError(
+            f"iou_cls_eta={cls_eta:g} weights each positive's class loss, but {why}, for which YOLOv5 computes no "
+            "class loss: set iou_cls_eta=0"
+        )
+
+
 class AnchorComputeLoss:
     """YOLOv5's ``ComputeLoss`` (v7.0) with the box term of ``spec``: the criterion of the anchor-based family.
 
@@ -175,11 +188,7 @@ class AnchorComputeLoss:
         head = model.model[-1]
         self.obj_target = choice("obj_target", obj_target, OBJ_TARGETS, what="the objectness target of a positive")
         self.nl, self.na, self.nc = int(head.nl), int(head.na), int(head.nc)
-        if balance.cls_eta > 0 and self.nc == 1:
-            raise ConfigError(
-                f"iou_cls_eta={balance.cls_eta:g} weights each positive's class loss, but this model has one class, "
-                "for which YOLOv5 computes no class loss: set iou_cls_eta=0"
-            )
+        check_class_loss(balance.cls_eta, self.nc)
         if self.nl > len(LEVEL_BALANCE_ANY):
             raise ConfigError(
                 f"this head has {self.nl} levels; YOLOv5's objectness balance is defined for at most "

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from ultralytics.cfg import DEFAULT_CFG_DICT, get_cfg, merge_equals_args, smart_value
-from ultralytics.data.utils import check_det_dataset
 from ultralytics.utils import USER_CONFIG_DIR
 from ultralytics.utils.checks import check_yolov5u_filename
 from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
@@ -18,6 +17,7 @@ from yolo_alpha import checks
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.offline import provide_fonts
 from yolo_alpha.settings import USER_KEYS
+from yolo_alpha.ultralytics.datasets_dir import check_or_download
 
 ULTRALYTICS_KEYS = frozenset(DEFAULT_CFG_DICT)
 """Every key of Ultralytics' default.yaml (train, val, predict and export keys share one namespace)."""
@@ -30,8 +30,12 @@ _STRING_KEYS = frozenset({"name", "project", "cfg"})
 
 
 def is_bool_key(key: str) -> bool:
-    """Return True for an Ultralytics key whose default is a bool (the ones `yolo` lets you write as a bare word)."""
-    return isinstance(DEFAULT_CFG_DICT.get(key), bool)
+    """Return True for an Ultralytics key whose default is a bool (the ones `yolo` lets you write as a bare word).
+
+    ``half`` and ``int8`` too, which Ultralytics 8.4 replaced by ``quantize``: a bare ``half`` is then refused by the
+    key check, which says what to write instead.
+    """
+    return isinstance(DEFAULT_CFG_DICT.get(key), bool) or key in ("half", "int8")
 
 
 def split_arguments(args: list[str]) -> list[str]:
@@ -85,11 +89,15 @@ def is_official_weights(name: str) -> bool:
 def check_dataset(data: str) -> dict[str, Any]:
     """Return Ultralytics' data dict of ``data`` (a YAML path or name); ConfigError naming ``data=`` otherwise.
 
-    Ultralytics downloads a known data set (VOC, COCO, …) that is missing, when online, as its trainer would.
+    Named sets live in ``datasets_dir.datasets_dir()`` (the tool's cache unless the user set Ultralytics' datasets_dir).
+    A known data set (VOC, COCO, …) that is missing is downloaded when online, as Ultralytics' trainer would; offline,
+    the error says how to get it, and no folder is left behind (``datasets_dir.check_or_download``).
     """
     provide_offline_fonts()  # the data-set check draws nothing, but it looks for the font
     try:
-        return check_det_dataset(str(data))
+        return check_or_download(str(data))
+    except ConfigError:
+        raise
     except Exception as e:  # upstream raises FileNotFoundError, SyntaxError, ConnectionError, RuntimeError, ...
         raise ConfigError(f"data={data}: {str(e).strip()}") from e
 

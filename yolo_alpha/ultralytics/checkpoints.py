@@ -25,6 +25,8 @@ class CheckpointInfo:
     epochs: int | None  # the run's planned epochs (train_args), None when not recorded
     has_optimizer: bool
     train_args: dict[str, Any]
+    task: str | None = None  # the model's Ultralytics task (detect, segment, …), None when the file holds no model
+    nc: int | None = None  # the number of classes the model predicts, None when the file holds no model
 
     @property
     def resumable(self) -> bool:
@@ -50,13 +52,35 @@ def checkpoint_info(path: str | Path, key: str = "model") -> CheckpointInfo:
     ckpt = read_checkpoint(path, key)
     train_args = dict(ckpt.get("train_args") or {})
     epochs = train_args.get("epochs")
+    model = ckpt.get("ema") or ckpt.get("model")
+    names = getattr(model, "names", None)
     return CheckpointInfo(
         path=Path(path),
         epoch=int(ckpt.get("epoch", -1)),
         epochs=int(epochs) if isinstance(epochs, int) else None,
         has_optimizer=ckpt.get("optimizer") is not None,
         train_args=train_args,
+        task=getattr(model, "task", None),
+        nc=len(names) if isinstance(names, (dict, list)) else None,
     )
+
+
+def resume_run_dir(weights: str | Path, key: str = "model") -> Path:
+    """Return the run folder a resumed training writes into: the one holding ``weights`` (``<run>/weights/last.pt``).
+
+    Ultralytics would write into the ``save_dir`` recorded inside the checkpoint, so resuming a copy of another run's
+    last.pt would overwrite that run's weights and append to its results.csv. Symlinks are resolved first: the file
+    that is written is the one the link points to. ConfigError naming ``key`` when the file is not in a ``weights/``
+    folder, which a run always has.
+    """
+    path = Path(weights).resolve()
+    if path.parent.name != "weights":
+        raise ConfigError(
+            f"{key}={weights}: resume writes into the run folder that holds the weights (<run>/weights/last.pt), and "
+            f"this file is not in a weights/ folder; move it into one, e.g. mkdir -p myrun/weights && mv {weights} "
+            "myrun/weights/last.pt, then resume from myrun/weights/last.pt"
+        )
+    return path.parent.parent
 
 
 def record_settings(checkpoint: str | Path, settings: dict[str, Any]) -> None:

@@ -91,13 +91,32 @@ def _data_name(data: dict[str, Any]) -> str:
     return f"data={data.get('yaml_file') or data.get('path') or '?'}"
 
 
-def check_train_split(data: dict[str, Any]) -> None:
-    """Raise ConfigError unless the train entry of Ultralytics' data dict names existing training images.
+LABEL_CHECK_CHUNK = 64
+"""Images verified at a time by :func:`check_train_split`, which stops at the first chunk holding a usable image."""
+
+
+def check_train_split(data: dict[str, Any], single_cls: bool = False) -> None:
+    """Raise ConfigError unless the train entry of Ultralytics' data dict names training images Ultralytics keeps.
 
     Meant to run before any run folder exists: upstream checks only ``val`` up front and fails on a missing ``train``
-    after it has created the run folder. The message names ``data=``, the train entry and the missing path.
+    after it has created the run folder, and when its label check drops every image ("No valid images found") only
+    once the run folder exists. Images are verified with Ultralytics' own check (:func:`verified_box_labels`) a chunk
+    at a time until one is kept, so a usable set costs one chunk; a set it drops entirely is read to the end. The
+    message names ``data=``, the count and a reason.
     """
-    _checked_train_images(data)
+    images = _checked_train_images(data)
+    reasons = []
+    for start in range(0, len(images), LABEL_CHECK_CHUNK):
+        batch = images[start : start + LABEL_CHECK_CHUNK]
+        chunk = verified_box_labels(batch, data["nc"], single_cls=single_cls, kpt_shape=data.get("kpt_shape"))
+        if any(entry.boxes is not None for entry in chunk):
+            return
+        reasons += [entry.message for entry in chunk]
+    example = next((reason for reason in reasons if reason), "no reason given")
+    raise ConfigError(
+        f"{_data_name(data)}: Ultralytics' label check drops all {len(images)} training images, so nothing would "
+        f"train; e.g. {example}"
+    )
 
 
 def _checked_train_images(data: dict[str, Any]) -> list[Path]:

@@ -11,6 +11,7 @@ Ultralytics strips ``criterion`` before saving and the model stays a stock ``Det
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,10 +25,10 @@ from yolo_alpha.errors import ConfigError
 from yolo_alpha.losses.schedule import spec_at_epoch
 from yolo_alpha.settings import ANCHOR_FAMILY, KEYS, THREADS_ENV, AnchorSettings, Settings, defaults, from_flat
 from yolo_alpha.ultralytics.anchor_loss import LOSS_NAMES as ANCHOR_LOSS_NAMES
-from yolo_alpha.ultralytics.anchor_loss import AnchorComputeLoss
+from yolo_alpha.ultralytics.anchor_loss import AnchorComputeLoss, check_class_loss
 from yolo_alpha.ultralytics.anchor_model import AnchorDetectionModel, is_anchor_yaml
-from yolo_alpha.ultralytics.cfg import provide_offline_fonts
-from yolo_alpha.ultralytics.checkpoints import record_settings
+from yolo_alpha.ultralytics.cfg import check_dataset, provide_offline_fonts
+from yolo_alpha.ultralytics.checkpoints import record_settings, resume_run_dir
 from yolo_alpha.ultralytics.criterion import (
     box_terms,
     install_box_loss,
@@ -37,8 +38,10 @@ from yolo_alpha.ultralytics.criterion import (
     set_box_spec,
     share_loss_state,
 )
+from yolo_alpha.ultralytics.datasets_dir import use_datasets_dir
 from yolo_alpha.ultralytics.diagnostics import BoxDiagnostics, append_row
 from yolo_alpha.ultralytics.families import YOLOV5_BOX_GAIN, model_family
+from yolo_alpha.ultralytics.preflight import run_project
 
 
 def ultralytics_args(args: Any) -> dict[str, Any]:
@@ -66,12 +69,17 @@ class AlphaDetectionTrainer(DetectionTrainer):
     def __init__(self, cfg=DEFAULT_CFG, overrides: dict[str, Any] | None = None, _callbacks=None):
         overrides = dict(overrides or {})
         resuming = bool(overrides.get("resume"))
-        if not resuming:  # a resumed run takes data and loss from its checkpoint
+        if resuming:
+            if isinstance(overrides["resume"], (str, Path)):  # Model.train hands over the checkpoint's path
+                overrides["save_dir"] = str(resume_run_dir(overrides["resume"]))  # never the folder recorded inside
+        else:  # a resumed run takes data and loss from its checkpoint
             if is_synthetic(overrides.get("data")):
                 overrides["data"] = str(synthetic_dataset())
             family = model_family(overrides.get("model"))
             self._settings = from_flat(overrides, family)  # fail fast, then record the resolved values
+            check_before_run(self._settings, family, overrides)
             overrides.update(self._settings.flat())
+            overrides["project"] = run_project(overrides.get("project"))
             if family == ANCHOR_FAMILY:
                 overrides.setdefault("box", YOLOV5_BOX_GAIN)  # YOLOv5's hyp; a box the user gives wins
         provide_offline_fonts()
@@ -91,7 +99,8 @@ class AlphaDetectionTrainer(DetectionTrainer):
 
     def get_dataset(self):
         """Return upstream's data dict; with noise_eta > 0 its train split is the noisy view (val stays clean)."""
-        data = super().get_dataset()
+        with use_datasets_dir():  # named sets (VOC.yaml, …) under yolo-alpha's cache, not beside the install
+            data = super().get_dataset()
         noise = self.settings.noise
         if noise.eta > 0:
             from yolo_alpha.ultralytics.dataset import noisy_train_data
@@ -161,6 +170,11 @@ class AlphaDetectionTrainer(DetectionTrainer):
             self.loss_names = ANCHOR_LOSS_NAMES  # YOLOv5's three terms: box, objectness, class
         return validator
 
+    def train(self):
+        """Train as upstream, with named data sets under yolo-alpha's cache (its final validation checks them again)."""
+        with use_datasets_dir():
+            return super().train()
+
     def final_eval(self):
         """Finish as upstream, then write our settings back into last.pt/best.pt train_args."""
         super().final_eval()
@@ -203,6 +217,25 @@ def write_diagnostics(trainer: AlphaDetectionTrainer) -> None:
     recorders = [t.diagnostics for t in box_terms(criterion) if t.diagnostics is not None] if criterion else []
     if recorders and RANK in {-1, 0}:
         append_row(trainer.save_dir, recorders[0].row(trainer.epoch + 1))
+
+
+def check_before_run(settings: Settings, family: str, keys: dict[str, Any], data: dict[str, Any] | None = None) -> None:
+    """Raise ConfigError for what upstream would find only once the run folder exists.
+
+    ``$YOLO_ALPHA_THREADS`` (read by the trainer on the CPU), and ``iou_cls_eta`` on a one-class anchor model
+    (``single_cls=True`` or a one-class data set: YOLOv5 has no class loss to weight). Called by the trainer and by
+    :mod:`yolo_alpha.run`'s checks; the data dict is read only for that last check, unless ``data`` gives it.
+    """
+    cpu_threads()
+    eta = settings.balance.cls_eta
+    if family != ANCHOR_FAMILY or eta <= 0:
+        return
+    if keys.get("single_cls"):
+        check_class_loss(eta, 1, "single_cls=True makes the model one class")
+        return
+    if data is None:
+        data = check_dataset(str(synthetic_dataset()) if is_synthetic(keys.get("data")) else str(keys.get("data")))
+    check_class_loss(eta, int(data["nc"]), f"data={keys.get('data')} has one class")
 
 
 def cpu_threads() -> int:

@@ -18,6 +18,8 @@ from ultralytics import YOLO
 from ultralytics.data.utils import exif_size
 from ultralytics.models.yolo.detect import DetectionValidator
 
+from yolo_alpha.ultralytics.datasets_dir import use_datasets_dir
+
 
 class CocoJsonValidator(DetectionValidator):
     """Ultralytics' detection validator that keeps its COCO-format detections and skips its own JSON scoring."""
@@ -48,7 +50,8 @@ def run_validator(weights: str, data: str, *, conf: float, iou: float, **val_key
     model = YOLO(weights)
     model.add_callback("on_val_end", passes.append)  # the public hook that hands over the finished validator
     settings = {"plots": False, "verbose": False, **val_keys, "conf": conf, "iou": iou, "save_json": True}
-    model.val(validator=CocoJsonValidator, data=data, **settings)
+    with use_datasets_dir():  # upstream's validator checks the data set: named sets live in yolo-alpha's cache
+        model.val(validator=CocoJsonValidator, data=data, **settings)
     validator = passes[-1]
     return ValidatorPass(
         labels=list(validator.dataloader.dataset.labels),
