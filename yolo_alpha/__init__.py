@@ -9,10 +9,13 @@ download when the machine is online, unless the user set ``YOLO_OFFLINE`` themse
 
 import os
 
-# Whether the user asked for offline themselves: then a missing data set is not downloaded either (our default only
-# keeps Ultralytics' probes and update checks quiet; see yolo_alpha.ultralytics.datasets_dir.can_download).
-OFFLINE_BY_USER = os.environ.get("YOLO_OFFLINE", "").strip().lower() in ("true", "1", "yes")
-os.environ.setdefault("YOLO_OFFLINE", "True")  # "True", not "1": Ultralytics 8.3 reads only "true"
+DEFAULT_OFFLINE_ENV = "YOLO_ALPHA_DEFAULT_OFFLINE"
+
+if "YOLO_OFFLINE" not in os.environ:
+    os.environ["YOLO_OFFLINE"] = "True"  # "True", not "1": Ultralytics 8.3 reads only "true"
+    # Marks the value as our default, not the user's choice (child processes inherit both): a missing data set still
+    # downloads then (yolo_alpha.ultralytics.datasets_dir.can_download).
+    os.environ[DEFAULT_OFFLINE_ENV] = "1"
 os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 
 __version__ = "0.1.0"

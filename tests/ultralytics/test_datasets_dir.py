@@ -1,6 +1,7 @@
 """Where named data sets go (the tool's cache unless the user set Ultralytics' datasets_dir, the settings file never
 written), and a missing VOC/COCO offline: the error says how to get it and nothing is created."""
 
+import os
 import re
 from pathlib import Path
 
@@ -132,13 +133,14 @@ def test_training_inside_use_datasets_dir_finds_a_set_under_the_cache(cache, tin
 def test_can_download_respects_the_users_offline_and_not_our_default(monkeypatch):
     import socket
 
-    import yolo_alpha
+    from yolo_alpha import DEFAULT_OFFLINE_ENV
 
     lookups = []
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, *args: lookups.append(host) or [()])
-    monkeypatch.setattr(yolo_alpha, "OFFLINE_BY_USER", True)
+    monkeypatch.setenv("YOLO_OFFLINE", "True")
+    monkeypatch.delenv(DEFAULT_OFFLINE_ENV, raising=False)
     assert not module.can_download() and lookups == []  # the user's YOLO_OFFLINE: no probe at all
-    monkeypatch.setattr(yolo_alpha, "OFFLINE_BY_USER", False)  # only yolo-alpha's own default is set
+    monkeypatch.setenv(DEFAULT_OFFLINE_ENV, "1")  # yolo-alpha's own default, inherited by workers too
     assert module.can_download() and lookups == ["one.one.one.one"]
 
     def refused(*args):
@@ -146,3 +148,24 @@ def test_can_download_respects_the_users_offline_and_not_our_default(monkeypatch
 
     monkeypatch.setattr(socket, "getaddrinfo", refused)
     assert not module.can_download()
+
+
+def test_our_offline_default_is_marked_as_ours_in_child_processes(tmp_path):
+    """A sweep worker inherits YOLO_OFFLINE=True from its parent: the marker says it is our default, not the user's."""
+    import subprocess
+    import sys
+
+    from yolo_alpha import DEFAULT_OFFLINE_ENV
+
+    env = {k: v for k, v in os.environ.items() if k not in ("YOLO_OFFLINE", DEFAULT_OFFLINE_ENV)}
+    child = f"import os, yolo_alpha; print(os.environ.get('{DEFAULT_OFFLINE_ENV}'))"
+    code = (
+        "import os, subprocess, sys, yolo_alpha; "
+        f"print(os.environ['YOLO_OFFLINE'], os.environ.get('{DEFAULT_OFFLINE_ENV}')); "
+        f"subprocess.run([sys.executable, '-c', {child!r}])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "1", "1"]
+    env["YOLO_OFFLINE"] = "True"  # the user's own
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "None", "None"]

@@ -16,6 +16,7 @@ from ultralytics.utils.patches import torch_load
 from ultralytics.utils.torch_utils import unwrap_model
 
 from yolo_alpha import run
+from yolo_alpha.errors import YoloAlphaError
 from yolo_alpha.losses import LossConfigError
 from yolo_alpha.ultralytics.criterion import AlphaBboxLoss, detection_branches
 from yolo_alpha.ultralytics.trainer import AlphaDetectionTrainer
@@ -235,3 +236,11 @@ def test_alpha_warmup_trains_the_scheduled_power_each_epoch_and_resumes_it(tiny_
     resumed.train(trainer=AlphaDetectionTrainer, resume=True)
     assert seen[2:] == [(1, [2.0]), (1, [2.0]), (2, [3.0]), (2, [3.0])]  # 1 + 2·1/2, then α from epoch 2 on
     assert resumed.trainer.settings.alpha_warmup == 2
+
+
+def test_the_python_api_trainer_refuses_alpha_warmup_not_below_epochs(tiny_train, tmp_path):
+    """YOLO(...).train(trainer=AlphaDetectionTrainer, ...) skips run.train's checks: the trainer refuses it itself."""
+    keys = {**tiny_train, "epochs": 3, "alpha_warmup": 3}
+    with pytest.raises(YoloAlphaError, match=r"alpha_warmup=3 must be below epochs=3"):
+        AlphaDetectionTrainer(overrides=keys)
+    assert not (tmp_path / "runs").exists()

@@ -1,4 +1,4 @@
-"""Where Ultralytics' data sets live for yolo-alpha, what it reads as an image, and its data-set check made honest.
+"""Where Ultralytics' data sets live for yolo-alpha, and its data-set check made honest.
 
 Ultralytics puts named data sets (``VOC.yaml``, ``coco.yaml``, ...) under its ``datasets_dir`` setting, whose default
 is the folder beside the git checkout around its own install (``<checkout>/../datasets`` for a venv inside a clone).
@@ -19,7 +19,6 @@ from typing import Any
 
 import ultralytics.data.utils as data_utils
 import ultralytics.utils as ultralytics_utils
-from ultralytics.data.utils import IMG_FORMATS as _IMG_FORMATS
 from ultralytics.data.utils import check_det_dataset
 from ultralytics.utils import SETTINGS, YAML
 from ultralytics.utils.checks import check_file
@@ -27,9 +26,6 @@ from ultralytics.utils.checks import check_file
 from yolo_alpha.data.cache import default_cache_dir
 from yolo_alpha.data.official import how_to_get
 from yolo_alpha.errors import ConfigError
-
-IMG_FORMATS = frozenset(_IMG_FORMATS)
-"""The image extensions (lower case, no dot) that Ultralytics' data loaders read."""
 
 # The modules whose DATASETS_DIR check_det_dataset, its downloads and the trainers read (each holds its own binding).
 _READERS = (ultralytics_utils, data_utils)
@@ -116,9 +112,10 @@ def can_download() -> bool:
     which also makes Ultralytics' ``is_online()`` say False; so the probe is Ultralytics' own DNS lookup, run here with
     that default lifted, and only when a data set is missing.
     """
-    import yolo_alpha
+    from yolo_alpha import DEFAULT_OFFLINE_ENV
 
-    if yolo_alpha.OFFLINE_BY_USER:
+    offline = os.environ.get("YOLO_OFFLINE", "").strip().lower() in ("true", "1", "yes")
+    if offline and not os.environ.get(DEFAULT_OFFLINE_ENV):  # the user's own YOLO_OFFLINE: no probe at all
         return False
     for host in ("one.one.one.one", "dns.google"):  # the hosts of Ultralytics' is_online()
         try:

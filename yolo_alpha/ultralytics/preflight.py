@@ -22,7 +22,6 @@ import torch
 from ultralytics.cfg import DEFAULT_CFG_DICT
 from ultralytics.nn.tasks import guess_model_task
 from ultralytics.utils.downloads import attempt_download_asset
-from ultralytics.utils.torch_utils import parse_device
 
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.ultralytics.anchor_model import load_model_yaml
@@ -87,6 +86,16 @@ def name_max(folder: Path) -> int:
         return 255
 
 
+def canonical_device(value: Any) -> str:
+    """Return ``device=`` as Ultralytics parses it ("0,1", "cpu", "mps", …); its own parser where it has one."""
+    try:
+        from ultralytics.utils.torch_utils import parse_device  # newer 8.4 releases; 8.4.0 and 8.3 have none
+    except ImportError:
+        text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        return text.strip().lower().replace("cuda:", "").replace("cuda", "0").translate(str.maketrans("", "", "[] "))
+    return parse_device(value)
+
+
 def check_device(value: Any) -> None:
     """Raise ConfigError unless ``device=`` names this machine's CPU, MPS or CUDA GPUs that torch sees.
 
@@ -96,7 +105,7 @@ def check_device(value: Any) -> None:
     """
     if value is None or value == "":
         return
-    canonical = parse_device(value)
+    canonical = canonical_device(value)
     if canonical in {"", "cpu", "mps", "mps:0"} or canonical.startswith(("npu", "xpu", "tpu", "intel", "vulkan")):
         return  # the auto choice, the CPU, or a backend upstream checks itself (MPS falls back to the CPU upstream)
     indices = canonical.split(",")

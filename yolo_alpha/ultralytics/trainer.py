@@ -68,15 +68,12 @@ class AlphaDetectionTrainer(DetectionTrainer):
 
     def __init__(self, cfg=DEFAULT_CFG, overrides: dict[str, Any] | None = None, _callbacks=None):
         overrides = dict(overrides or {})
-        resuming = bool(overrides.get("resume"))
-        if resuming:
-            if isinstance(overrides["resume"], (str, Path)):  # Model.train hands over the checkpoint's path
-                overrides["save_dir"] = str(resume_run_dir(overrides["resume"]))  # never the folder recorded inside
-        else:  # a resumed run takes data and loss from its checkpoint
+        if not overrides.get("resume"):  # a resumed run takes data, loss and folder from its checkpoint
             if is_synthetic(overrides.get("data")):
                 overrides["data"] = str(synthetic_dataset())
             family = model_family(overrides.get("model"))
-            self._settings = from_flat(overrides, family)  # fail fast, then record the resolved values
+            # fail fast, then record the resolved values; epochs as given (cfg's default is checked by run.train)
+            self._settings = from_flat(overrides, family, epochs=overrides.get("epochs"))
             check_before_run(self._settings, family, overrides)
             overrides.update(self._settings.flat())
             overrides["project"] = run_project(overrides.get("project"))
@@ -96,6 +93,17 @@ class AlphaDetectionTrainer(DetectionTrainer):
             # workers=0, so on a 2-core machine half the CPU idles; all cores (at most 8, as upstream) are faster.
             # YOLO_ALPHA_THREADS overrides it: a parallel sweep's workers share the cores (cores / workers each).
             torch.set_num_threads(cpu_threads())
+
+    def check_resume(self, overrides):
+        """Resume as upstream, but in the folder that holds the weights (``<run>/weights/last.pt`` → ``<run>``).
+
+        Upstream takes ``save_dir`` from the checkpoint's args, so a copied last.pt would write into the run it was
+        copied from. Set here, after upstream restored the args and before it derives ``save_dir`` from them, it
+        holds on every Ultralytics version (8.4.0 and older do not let a resume override ``save_dir``).
+        """
+        super().check_resume(overrides)
+        if self.args.resume and Path(str(self.args.resume)).is_file():
+            self.args.save_dir = str(resume_run_dir(self.args.resume))
 
     def get_dataset(self):
         """Return upstream's data dict; with noise_eta > 0 its train split is the noisy view (val stays clean)."""
@@ -223,8 +231,9 @@ def check_before_run(settings: Settings, family: str, keys: dict[str, Any], data
     """Raise ConfigError for what upstream would find only once the run folder exists.
 
     ``$YOLO_ALPHA_THREADS`` (read by the trainer on the CPU), and ``iou_cls_eta`` on a one-class anchor model
-    (``single_cls=True`` or a one-class data set: YOLOv5 has no class loss to weight). Called by the trainer and by
-    :mod:`yolo_alpha.run`'s checks; the data dict is read only for that last check, unless ``data`` gives it.
+    (``single_cls=True`` or a one-class data set: YOLOv5 has no class loss to weight). Called by the trainer before
+    upstream creates the run folder, on every path that builds one (CLI, Python API, sweeps, DDP workers); the data
+    set is read only for that last check, unless ``data`` gives its dict.
     """
     cpu_threads()
     eta = settings.balance.cls_eta
