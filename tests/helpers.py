@@ -46,7 +46,8 @@ class FakeTrain:
 
     def __call__(self, **kw):
         self.calls.append(kw)
-        run_dir = Path(kw["model"]).parents[1] if kw.get("resume") else Path(kw["project"]) / kw["name"]
+        # as run.train: a relative project lies under the current folder
+        run_dir = Path(kw["model"]).parents[1] if kw.get("resume") else Path(kw["project"]).resolve() / kw["name"]
         if run_dir.name == self.fail_on:
             raise RuntimeError("training diverged")
         (run_dir / "weights").mkdir(parents=True, exist_ok=True)

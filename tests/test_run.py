@@ -374,3 +374,16 @@ def test_resuming_a_last_pt_outside_a_weights_folder_says_where_to_put_it(workdi
     assert "model=last.pt: resume writes into the run folder that holds the weights" in err
     assert "mkdir -p myrun/weights && mv last.pt myrun/weights/last.pt" in err
     only(workdir, "last.pt")
+
+
+def test_a_single_cls_checkpoint_is_compared_as_one_class_like_upstreams_val(tiny_data):
+    """A model trained with single_cls=True predicts one class; upstream's val keeps the checkpoint's single_cls."""
+    from dataclasses import replace
+
+    from yolo_alpha.run import check_class_count
+    from yolo_alpha.ultralytics.checkpoints import CheckpointInfo
+
+    info = CheckpointInfo(Path("best.pt"), -1, 1, False, {"single_cls": True}, task="detect", nc=1)
+    check_class_count(info, {"data": str(tiny_data)})  # the tiny set's 5 classes are one: nothing to refuse
+    with pytest.raises(ConfigError, match=r"predicts 1 classes but data=.* has 5"):
+        check_class_count(replace(info, train_args={}), {"data": str(tiny_data)})

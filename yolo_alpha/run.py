@@ -8,6 +8,7 @@ run folder and reaches no network; then it hands over to Ultralytics' ``YOLO`` A
 from __future__ import annotations
 
 import csv
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from yolo_alpha.ultralytics.checkpoints import CheckpointInfo, checkpoint_info, 
 from yolo_alpha.ultralytics.dataset import check_train_split, noisy_train_data
 from yolo_alpha.ultralytics.datasets_dir import use_datasets_dir
 from yolo_alpha.ultralytics.families import model_family
-from yolo_alpha.ultralytics.trainer import AlphaDetectionTrainer, check_before_run
+from yolo_alpha.ultralytics.trainer import AlphaDetectionTrainer
 
 __all__ = ["ConfigError", "check_keys", "check_local_files", "check_settings", "export", "predict"]
 __all__ += ["train", "val"]
@@ -93,10 +94,13 @@ def check_class_count(info: CheckpointInfo | None, settings: dict[str, Any], key
 
     Ultralytics would drop every image holding a class id beyond the data set's count, or every label of a class
     beyond the model's, and report AP of what is left, with no word about the mismatch. Without ``data=`` (the
-    checkpoint's own set) or with ``single_cls`` (every class is one) there is nothing to compare.
+    checkpoint's own set) or with ``single_cls`` (given, or the checkpoint's: every class is one) there is nothing to
+    compare.
     """
     data = settings.get("data")
-    if info is None or info.nc is None or not data or settings.get("single_cls"):
+    if info is None or info.nc is None or not data:
+        return
+    if settings.get("single_cls", info.train_args.get("single_cls")):  # upstream's val keeps the checkpoint's
         return
     dataset = ultralytics_cfg.check_dataset(str(data))  # already checked: read again, not downloaded
     if info.nc == dataset["nc"]:
@@ -141,8 +145,7 @@ def prepare(settings: dict[str, Any], mode: str) -> str:
     info = check_local_files(settings, mode, noise=ours.noise if ours else NO_NOISE)
     if mode == "val":
         check_class_count(info, settings)
-    if ours is not None:
-        check_before_run(ours, model_family(settings["model"]), settings)
+    # train: the trainer checks what upstream finds only in the run folder (check_before_run), before creating it
     return str(settings.pop("model"))
 
 
@@ -231,7 +234,14 @@ def export(**overrides: Any) -> str:
     try:
         return AlphaYOLO(model).export(**settings)
     except (ValueError, AssertionError) as e:
-        # Ultralytics' exporter checks the format and its arguments (quantize, device, imgsz, …) before it writes
-        # anything, raising ValueError or AssertionError with a message that names them.
+        if not raised_by_export_checks(e):
+            raise  # a failure inside the export itself (torch, onnx, a model): its traceback is what helps
         message = str(e).replace("ERROR ❌️", "").strip()
         raise ConfigError(f"export format={settings.get('format', 'torchscript')}: {message}") from e
+
+
+def raised_by_export_checks(error: BaseException) -> bool:
+    """Return True when Ultralytics' ``Exporter.__call__`` raised ``error`` itself: its checks of the format and its
+    arguments (quantize, device, imgsz, …), which run before it writes anything and whose messages name them."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and frames[-1].name == "__call__" and Path(frames[-1].filename).match("*/engine/exporter.py")

@@ -262,7 +262,8 @@ def from_flat(flat: Mapping[str, Any], family: str | None = None, epochs: Any = 
     """Return the validated :class:`Settings` of a flat ``key: value`` dict; missing keys take their defaults.
 
     ``epochs`` is the run's (Ultralytics' key, checked by its owner): given, ``alpha_warmup`` must be below it
-    (:func:`check_alpha_warmup`). None where the epochs are not known here (a recorded run's args, the trainer).
+    (:func:`check_alpha_warmup`). None where the epochs are not known here (a recorded run's args; the trainer when no
+    ``epochs`` override is given).
 
     ``family`` is the model's (:data:`FAMILIES`): a key given for a family it does not apply to is refused, and the
     anchor family's keys resolve (null = YOLOv5's value). None (a run's recorded args, where the keys are resolved

@@ -15,6 +15,7 @@ from yolo_alpha.reproduce.pairing import regime_of
 from yolo_alpha.suites.definitions import CPU, WARM_START_DIR
 from yolo_alpha.suites.runner import suite_sweep
 from yolo_alpha.sweep import read_results
+from yolo_alpha.sweep.paths import relative_to_sweep
 
 BUDGET_S = 4 * 3600  # the issue's goal: at most 4 hours in total on the 2-core CPU
 
@@ -25,15 +26,6 @@ def group_of(params: dict) -> str:
         if key in params:
             return group
     return "C4 α" if "alpha" in params else "C1 clean"
-
-
-def _shown(study: Path) -> str:
-    """Return the study's folder as the report shows it: relative to the current folder when inside it (no machine
-    path in a committed file)."""
-    try:
-        return str(study.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(study)
 
 
 def bench_suite_time(out: Measurements, study: Path) -> None:
@@ -60,8 +52,9 @@ def bench_suite_time(out: Measurements, study: Path) -> None:
     warm_s = sum(float(r["seconds"]) for r in warm)
     warm_text = ", ".join(f"{r['cell_id']} {float(r['seconds']) / 60:.1f} min" for r in warm)
     total = warm_s + projected
+    shown = relative_to_sweep(study.resolve(), Path.cwd().resolve())  # no machine path in the committed report
     lines = [
-        f"### CPU reproduction suite (`yolo-alpha reproduce suite=cpu`, {_shown(study)})\n",
+        f"### CPU reproduction suite (`yolo-alpha reproduce suite=cpu`, {shown})\n",
         f"{len(rows)} of {len(cells)} cells finished; warm starts {warm_s / 60:.1f} min ({warm_text}).\n",
         "| regime | group | cells | finished | mean per finished cell |",
         "|---|---|---:|---:|---:|",

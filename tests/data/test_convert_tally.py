@@ -187,6 +187,24 @@ def test_a_vocdevkit_with_png_images_and_missing_files(tmp_path):
     assert not (tmp_path / "out2").exists()
 
 
+def test_a_vocdevkit_refuses_a_random_split_and_unreadable_images_leave_no_out_folder(tmp_path):
+    year = tmp_path / "voc" / "VOCdevkit" / "VOC2007"
+    (year / "ImageSets" / "Main").mkdir(parents=True)
+    (year / "Annotations").mkdir()
+    for split, image_id in (("trainval", "1"), ("test", "2")):
+        (year / "ImageSets" / "Main" / f"{split}.txt").write_text(f"{image_id}\n")
+        write_image(year / "JPEGImages" / f"{image_id}.jpg")
+        (year / "Annotations" / f"{image_id}.xml").write_text(voc_xml([HELMET], size=None))  # size from the image
+    splits = [("2007", "trainval"), ("2007", "test")]
+    for keys in ({"val_fraction": 0.3}, {"seed": 1}):
+        with pytest.raises(ConfigError, match=r"is a VOCdevkit, whose ImageSets split files decide"):
+            convert_voc(tmp_path / "voc", tmp_path / "out", splits=splits, **keys)
+    (year / "JPEGImages" / "2.jpg").write_bytes(b"not an image")  # no <size>, and the header cannot be read
+    with pytest.raises(ConfigError, match=re.escape("no image with its annotation found for test2007")):
+        convert_voc(tmp_path / "voc", tmp_path / "out", splits=splits)
+    assert not (tmp_path / "out").exists()  # every image was read before anything was written
+
+
 # --- COCO ---
 
 

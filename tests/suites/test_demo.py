@@ -15,6 +15,7 @@ from yolo_alpha.errors import ConfigError
 from yolo_alpha.suites.definitions import CPU, warm_start_weights
 from yolo_alpha.suites.demo import DEFAULT_STUDY, METRICS, demo, demo_settings, placement, split_overrides, study_rows
 from yolo_alpha.suites.runner import suite_sweep
+from yolo_alpha.ultralytics.preflight import run_project
 
 ROOT = Path(__file__).resolve().parents[2]
 T_975_DF2 = 4.302652729749464  # Student t, 97.5 % quantile, 2 degrees of freedom (any statistics table)
@@ -66,7 +67,8 @@ def test_the_demo_trains_the_suites_own_anchor_alpha_iou_cell(study):
 
 def test_runs_go_to_runs_demo_in_the_current_folder_numbered_not_overwritten(study):
     settings = demo_settings(study)
-    assert (settings["project"], settings["name"]) == (str(study.parent / "runs" / "demo"), "alpha_iou")
+    assert (settings["project"], settings["name"]) == ("runs/demo", "alpha_iou")
+    assert run_project(settings["project"]) == str(study.parent / "runs" / "demo")  # where train() puts it
     assert "exist_ok" not in settings  # Ultralytics then numbers the folder (alpha_iou-2, ...) when it exists
 
 

@@ -31,7 +31,7 @@ from yolo_alpha.data.yolo_layout import (
 )
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.ultralytics.converters import voc_class_names
-from yolo_alpha.ultralytics.datasets_dir import IMG_FORMATS
+from yolo_alpha.ultralytics.dataset import is_image
 
 __all__ = ["VOC_SPLITS", "convert_voc", "parse_names", "read_voc_xml", "voc_box_to_yolo", "voc_class_names"]
 
@@ -123,7 +123,7 @@ def image_index(folder: Path) -> dict[str, Path]:
     """Return ``{stem: image path}`` of the files of ``folder`` that Ultralytics reads as images (any case)."""
     if not folder.is_dir():
         return {}
-    files = sorted(p for p in folder.iterdir() if p.suffix[1:].lower() in IMG_FORMATS and p.is_file())
+    files = sorted(p for p in folder.iterdir() if is_image(p) and p.is_file())
     return {p.stem: p for p in reversed(files)}  # the first in sorted order wins a stem shared by two extensions
 
 
@@ -220,7 +220,7 @@ def image_size(annotation: VocAnnotation, image: Path) -> tuple[int, int] | None
     try:
         with Image.open(image) as opened:
             return opened.size
-    except OSError:
+    except Exception:  # not an image Pillow reads: UnidentifiedImageError, or a missing optional plugin (pi_heif)
         return None
 
 
@@ -242,8 +242,8 @@ def convert_voc(
     out_dir: Path,
     splits: Iterable[tuple[str, str]] = VOC_SPLITS,
     names: Sequence[str] | None = None,
-    val_fraction: float = 0.2,
-    seed: int = 0,
+    val_fraction: float | None = None,
+    seed: int | None = None,
 ) -> Conversion:
     """Return the :class:`Conversion` of a YOLO-layout copy of a local VOC-XML set, written under ``out_dir``.
 
@@ -251,7 +251,8 @@ def convert_voc(
     ``Annotations/`` and ``JPEGImages/``): each ``(year, split)`` becomes ``images/<split><year>/``; the data.yaml
     trains on the non-test splits and validates on the test split(s), by default 07+12 trainval and 07 test. Any other
     folder: every XML under it with its image (see ``folder_pairs``), split at random (``seed``) into ``images/train``
-    and ``images/val`` (``val_fraction`` of them). Class ids index ``names``, by default every class name of the XML
+    and ``images/val`` (``val_fraction`` of them, default 0.2, seed 0; refused for a VOCdevkit, whose split files
+    decide). Class ids index ``names``, by default every class name of the XML
     files read, sorted (for VOC: Ultralytics' 20 names); objects of other classes are dropped and counted. Boxes follow
     Ultralytics' VOC rule (``voc_pixel_box``), clipped to the image. Everything is read and checked before anything is
     written; the source is never modified.
@@ -259,18 +260,29 @@ def convert_voc(
     voc_root, out_dir, tally = Path(voc_root), check_out_dir(Path(out_dir)), Tally()
     require(voc_root, "root", "folder")
     if is_devkit(voc_root):
+        if given := [k for k, v in (("val_fraction", val_fraction), ("seed", seed)) if v is not None]:
+            raise ConfigError(
+                f"{'/'.join(given)}: root={voc_root} is a VOCdevkit, whose ImageSets split files decide train and val; "
+                "val_fraction= and seed= split a plain folder of images and XML files"
+            )
         splits = list(dict.fromkeys(splits))
         train, val = voc_roles(splits)
         plan = devkit_plan(voc_root, splits, tally)
     else:
-        val_fraction = checks.number("val_fraction", val_fraction, low=0, high=1, low_open=True, high_open=True)
-        plan = split_pairs(folder_pairs(voc_root, tally), val_fraction, checks.number("seed", seed, integer=True))
+        fraction = 0.2 if val_fraction is None else val_fraction
+        fraction = checks.number("val_fraction", fraction, low=0, high=1, low_open=True, high_open=True)
+        plan = split_pairs(folder_pairs(voc_root, tally), fraction, checks.number("seed", seed or 0, integer=True))
         train, val = ["images/train"], ["images/val"]
+    annotations = {xml: read_voc_xml(xml) for items in plan.values() for _, xml in items}
+    sizes = {image: image_size(annotations[xml], image) for items in plan.values() for image, xml in items}
     for folder, items in plan.items():
-        if not items:
+        for image, _ in items:
+            if sizes[image] is None:
+                tally.drop_image(IMAGE_UNREADABLE, str(image.relative_to(voc_root)))
+        plan[folder] = [(image, xml) for image, xml in items if sizes[image] is not None]
+        if not plan[folder]:
             why = "; ".join(tally.lines()[1:]) or "its split file lists no image"
             raise ConfigError(f"root={voc_root}: no image with its annotation found for {folder} ({why})")
-    annotations = {xml: read_voc_xml(xml) for items in plan.values() for _, xml in items}
     names = list(names) if names is not None else sorted({o.name for a in annotations.values() for o in a.objects})
     # Everything is read before anything is written: a bad file must not leave a partial set.
     create_out_dir(out_dir)
@@ -279,11 +291,7 @@ def convert_voc(
     for folder, items in plan.items():
         for image, xml in items:
             name = file_names[image]
-            size = image_size(annotations[xml], image)
-            if size is None:
-                tally.drop_image(IMAGE_UNREADABLE, str(image.relative_to(voc_root)))
-                continue
-            rows = label_rows(annotations[xml], size, names, tally, str(xml.relative_to(voc_root)))
+            rows = label_rows(annotations[xml], sizes[image], names, tally, str(xml.relative_to(voc_root)))
             link_or_copy(image, out_dir / "images" / folder / name)
             label = out_dir / "labels" / folder / Path(name).with_suffix(".txt")
             label.parent.mkdir(parents=True, exist_ok=True)

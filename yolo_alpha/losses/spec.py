@@ -239,7 +239,7 @@ def resolve_loss(
     loss: str = "alpha_ciou",
     alpha: float | None = None,
     alpha2: float | None = None,
-    iou_term: str = "power",
+    iou_term: str = DEFAULT_IOU_TERM,
     **params: float | None,
 ) -> LossSpec:
     """Return the validated :class:`LossSpec` for the user-facing loss keys, with defaults filled in.
@@ -312,7 +312,7 @@ def box_loss(
     loss: str = "alpha_ciou",
     alpha: float | None = None,
     alpha2: float | None = None,
-    iou_term: str = "power",
+    iou_term: str = DEFAULT_IOU_TERM,
     reduction: str = "none",
     **keys: object,
 ) -> Tensor:

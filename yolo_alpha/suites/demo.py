@@ -131,8 +131,7 @@ def demo_settings(study: str | Path, overrides: dict[str, Any] | None = None) ->
     check_study(study, cell)
     weights = str(warm_start_weights(study, DEMO_REGIME))
     settings = {**CPU.base, **cell, "pretrained": weights, "seed": seed, **extra}
-    # Absolute: Ultralytics 8.4 would put a relative project under its runs_dir (runs/detect/runs/demo).
-    return {**settings, "project": str(Path("runs/demo").resolve()), "name": cell["loss"], **run_keys}
+    return {**settings, "project": "runs/demo", "name": cell["loss"], **run_keys}  # relative: to the current folder
 
 
 def _percent(row: dict[str, Any], metric: str) -> float | None:

@@ -59,8 +59,8 @@ def train_images(train: str | os.PathLike | Sequence[str | os.PathLike]) -> list
         path = Path(entry).expanduser()
         if path.is_dir():
             pattern = os.path.join(glob.escape(os.fspath(path)), "**", "*.*")
-            found.update(p for p in map(Path, glob.glob(pattern, recursive=True)) if _is_image(p) and p.is_file())
-        elif path.is_file() and _is_image(path):
+            found.update(p for p in map(Path, glob.glob(pattern, recursive=True)) if is_image(p) and p.is_file())
+        elif path.is_file() and is_image(path):
             found.add(path)
         elif path.is_file():
             found.update(_listed_images(path))
@@ -69,7 +69,7 @@ def train_images(train: str | os.PathLike | Sequence[str | os.PathLike]) -> list
     return sorted((Path(os.path.abspath(p)) for p in found), key=os.fspath)
 
 
-def _is_image(path: Path) -> bool:
+def is_image(path: Path) -> bool:
     """Return whether ``path``'s suffix is an image format Ultralytics reads."""
     return path.suffix[1:].lower() in IMG_FORMATS
 
@@ -78,7 +78,7 @@ def _listed_images(list_file: Path) -> list[Path]:
     """Return the image paths listed in ``list_file``, relative ones resolved against its folder."""
     lines = list_file.read_text(encoding="utf-8-sig").splitlines()
     paths = [list_file.parent / line.strip() for line in lines if line.strip()]  # `/` keeps absolute lines as they are
-    return [p for p in paths if _is_image(p)]
+    return [p for p in paths if is_image(p)]
 
 
 def _shown(train: Any) -> str:
