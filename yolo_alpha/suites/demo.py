@@ -81,9 +81,14 @@ def _rows_of(rows: list[dict], cell: dict[str, Any]) -> list[dict]:
     return sorted((r for r in rows if own(r) == cell), key=lambda r: str(r["params"].get("seed")))
 
 
+def load_study(study: str | Path) -> list[dict]:
+    """Return every row of the study (read once per demo); none when it has no results.jsonl."""
+    return load_results(study) if (Path(study) / RESULTS_FILE).is_file() else []
+
+
 def study_rows(study: str | Path, cell: dict[str, Any]) -> list[dict]:
     """Return the study's rows of `cell` (one per seed); none when the study has no results.jsonl."""
-    return _rows_of(load_results(study), cell) if (Path(study) / RESULTS_FILE).is_file() else []
+    return _rows_of(load_study(study), cell)
 
 
 def compared_cells(cell: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -99,14 +104,13 @@ def label(cell: dict[str, Any]) -> str:
     return config_label(cell, [k for k in cell if k not in _regime_keys()])
 
 
-def clean_losses(study: str | Path) -> list[str]:
-    """Return the losses of the study's clean cells in the demo's regime: those that `loss=` alone picks."""
-    rows = load_results(study) if (Path(study) / RESULTS_FILE).is_file() else []
+def clean_losses(rows: list[dict]) -> list[str]:
+    """Return the losses of the study's clean cells (`rows`: all of it) in the demo's regime: `loss=` alone picks."""
     return sorted({r["params"]["loss"] for r in rows if _rows_of([r], {**_regime_keys(), "loss": r["params"]["loss"]})})
 
 
-def check_study(study: str | Path, cell: dict[str, Any]) -> None:
-    """Raise ConfigError naming study= or the cell's keys when the study cannot be compared with this run."""
+def check_study(study: str | Path, rows: list[dict], cell: dict[str, Any]) -> None:
+    """Raise ConfigError naming study= or the cell's keys when the study (`rows`: all of it) cannot be compared."""
     weights = warm_start_weights(study, DEMO_REGIME)
     if not weights.is_file():
         raise ConfigError(
@@ -114,10 +118,10 @@ def check_study(study: str | Path, cell: dict[str, Any]) -> None:
             f"(the study is committed under {DEFAULT_STUDY}), or produce one: yolo-alpha reproduce suite=cpu "
             "project=<dir>, then yolo-alpha demo study=<dir>/cpu"
         )
-    if not study_rows(study, cell):
+    if not _rows_of(rows, cell):
         raise ConfigError(
             f"{label(cell)}: study={study} has no rows of this anchor-regime cell to compare with (its clean cells: "
-            f"loss={'|'.join(clean_losses(study)) or 'none yet'}); train any other with yolo-alpha train"
+            f"loss={'|'.join(clean_losses(rows)) or 'none yet'}); train any other with yolo-alpha train"
         )
 
 
@@ -127,8 +131,14 @@ def demo_settings(study: str | Path, overrides: dict[str, Any] | None = None) ->
     Refused (ConfigError, before anything is created) when the study lacks the warm start or rows of the cell.
     The run goes to ./runs/demo/<loss>, numbered by Ultralytics when that exists (an earlier demo is kept).
     """
-    cell, seed, extra, run_keys = split_overrides(overrides)
-    check_study(study, cell)
+    return cell_settings(study, load_study(study), *split_overrides(overrides))
+
+
+def cell_settings(
+    study: str | Path, rows: list[dict], cell: dict[str, Any], seed: Any, extra: dict, run_keys: dict
+) -> dict[str, Any]:
+    """Return :func:`demo_settings` of the cell `split_overrides` made, checked against the study's `rows`."""
+    check_study(study, rows, cell)
     weights = str(warm_start_weights(study, DEMO_REGIME))
     settings = {**CPU.base, **cell, "pretrained": weights, "seed": seed, **extra}
     return {**settings, "project": "runs/demo", "name": cell["loss"], **run_keys}  # relative: to the current folder
@@ -167,15 +177,15 @@ def _placement_text(mine: float | None, seeds: list[float]) -> str:
     return f"{rank} of {len(seeds) + 1}" + (f", {round(z, 1) + 0.0:+.1f} std" if z is not None else "")
 
 
-def table_lines(mine: dict[str, Any], cell: dict[str, Any], seed: Any, extra: dict, study: str | Path) -> list[str]:
-    """Return the demo's table: one line per metric, this run beside the study's α = 1 and α cells (mean ± std).
+def table_lines(mine: dict[str, Any], cell: dict[str, Any], seed: Any, extra: dict, rows: list[dict]) -> list[str]:
+    """Return the demo's table: one line per metric, this run beside the study's (`rows`) α = 1 and α cells.
 
     The last column places this run among the study's seeds of the cell it trained: its rank (1 = highest) and
     its distance from their mean in their std; left empty when the run is no study cell (extra keys).
     """
     baseline, alpha_cell = compared_cells(cell)
-    compared = [(c, study_rows(study, c)) for c in (baseline, alpha_cell)]
-    own = study_rows(study, cell) if not extra else []
+    compared = [(c, _rows_of(rows, c)) for c in (baseline, alpha_cell)]
+    own = _rows_of(rows, cell) if not extra else []
     this = f"this run, seed {seed}" + "".join(f", {k}={v}" for k, v in extra.items())
     header = [(label(cell), this), *((label(c), f"study, {len(rows)} seeds") for c, rows in compared)]
     header.append(("this run among", "the study's seeds") if own else ("", ""))
@@ -197,9 +207,9 @@ def _by_seed(rows: list[dict]) -> dict[Any, dict]:
     return {row["params"].get("seed"): row for row in rows}
 
 
-def effect_text(study: str | Path, cell: dict[str, Any], metric: str) -> str:
+def effect_text(rows: list[dict], cell: dict[str, Any], metric: str) -> str:
     """Return "+2.32 [+0.40, +4.23]": the study's α − α = 1 difference in `metric`, paired by seed, 95 % t-interval."""
-    baseline, alpha_cell = (_by_seed(study_rows(study, c)) for c in compared_cells(cell))
+    baseline, alpha_cell = (_by_seed(_rows_of(rows, c)) for c in compared_cells(cell))
     seeds = [s for s in alpha_cell if s in baseline]
     a = [_percent(alpha_cell[s], metric) for s in seeds]
     b = [_percent(baseline[s], metric) for s in seeds]
@@ -219,10 +229,12 @@ def _spread_text(rows: list[dict], metric: str) -> str:
     return f"{min(values):.2f}–{max(values):.2f}" + (f" (std {std:.2f})" if std is not None else "")
 
 
-def reading_lines(mine: dict[str, Any], cell: dict[str, Any], extra: dict, study: str | Path) -> list[str]:
+def reading_lines(
+    mine: dict[str, Any], cell: dict[str, Any], extra: dict, study: str | Path, rows: list[dict]
+) -> list[str]:
     """Return how to read the table: where this run falls, how much one run varies, what the loss does in the study."""
     baseline, alpha_cell = compared_cells(cell)
-    own = study_rows(study, cell)
+    own = _rows_of(rows, cell)
     lines = []
     if extra:
         keys = ", ".join(f"{k}={v}" for k, v in extra.items())
@@ -238,12 +250,12 @@ def reading_lines(mine: dict[str, Any], cell: dict[str, Any], extra: dict, study
             f"distance from their mean in their std): {'; '.join(places)}."
         )
     metric = HEADLINES[0]
-    spreads = "; ".join(f"{label(c)} {_spread_text(study_rows(study, c), metric)}" for c in (alpha_cell, baseline))
+    spreads = "; ".join(f"{label(c)} {_spread_text(_rows_of(rows, c), metric)}" for c in (alpha_cell, baseline))
     lines.append(
         f"How much one run varies: the study's seeds span {metric} {spreads}. Another CPU, BLAS build or "
         f"package set moves a single run by about as much ({MACHINE_SPREAD})."
     )
-    effects = ", ".join(f"{m} {effect_text(study, cell, m)}" for m in HEADLINES)
+    effects = ", ".join(f"{m} {effect_text(rows, cell, m)}" for m in HEADLINES)
     lines.append(
         f"What the loss does, in the study ({label(alpha_cell)} − {label(baseline)}, paired by seed, 95 % "
         f"t-interval): {effects}; every claim: {Path(study) / 'report' / 'report.md'}."
@@ -257,12 +269,11 @@ def demo(
     train: Callable[..., Any] = run.train,
 ) -> tuple[Path, list[str]]:
     """Train the demo's cell; return its run folder and the lines to print (the table, then how to read it)."""
-    settings = demo_settings(study, overrides)
-    cell, seed, extra, _ = split_overrides(overrides)
-    model = train(**settings)
+    rows = load_study(study)  # read once: the checks, the table and its reading all use it
+    cell, seed, extra, run_keys = split_overrides(overrides)
+    model = train(**cell_settings(study, rows, cell, seed, extra, run_keys))
     trainer = model.trainer
     mine = evaluate_training(trainer)
-    reading = [
-        textwrap.fill(line, TEXT_WIDTH, subsequent_indent="  ") for line in reading_lines(mine, cell, extra, study)
-    ]
-    return Path(trainer.save_dir), [*table_lines(mine, cell, seed, extra, study), "", *reading]
+    reading = reading_lines(mine, cell, extra, study, rows)
+    reading = [textwrap.fill(line, TEXT_WIDTH, subsequent_indent="  ") for line in reading]
+    return Path(trainer.save_dir), [*table_lines(mine, cell, seed, extra, rows), "", *reading]
