@@ -11,6 +11,7 @@ import difflib
 import math
 import numbers
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from yolo_alpha.errors import ConfigError, YoloAlphaError
@@ -89,6 +90,14 @@ def boolean(key: str, value: Any, *, error: type[YoloAlphaError] = ConfigError) 
     if isinstance(value, bool):
         return value
     raise error(f"{key} must be True or False, got {value!r}")
+
+
+def nearest_existing(path: Path) -> Path:
+    """Return ``path`` if it exists, else its deepest ancestor that does: where a folder about to be created would
+    go, and so what a check of "can it be created" looks at (a file in the way, a folder without write permission).
+    """
+    path = Path(path)
+    return next((p for p in (path, *path.parents) if p.exists()), Path(path.anchor or "."))
 
 
 def known_keys(

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from yolo_alpha.checks import nearest_existing
 from yolo_alpha.errors import ConfigError
 
 CACHE_ENV = "YOLO_ALPHA_CACHE"
@@ -54,8 +55,8 @@ def build_once(target: Path, write: Callable[[Path], None]) -> Path:
 def cache_error(folder: Path, error: OSError) -> str:
     """Return the one-line message for a cache folder that cannot be written, naming what sets it and what to do."""
     reason = error.strerror or type(error).__name__
-    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
-    if blocker is not None and not blocker.is_dir():
+    blocker = nearest_existing(folder)
+    if blocker.exists() and not blocker.is_dir():
         reason = f"{blocker} is a file, not a folder"
     source = f"environment variable {CACHE_ENV}={os.environ[CACHE_ENV]}" if os.environ.get(CACHE_ENV) else None
     where = f"{source}: cannot write the data cache {folder}" if source else f"cannot write the data cache {folder}"

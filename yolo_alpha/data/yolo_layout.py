@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from yolo_alpha.checks import nearest_existing
 from yolo_alpha.errors import ConfigError
 
 # Reasons a box is dropped (the keys of Tally.boxes); converters add their own (difficult, iscrowd, unknown class).
@@ -93,7 +94,7 @@ def check_out_dir(out_dir: Path) -> Path:
         if not out_dir.is_dir() or any(out_dir.iterdir()):
             raise ConfigError(f"out={out_dir}: exists and is not an empty folder; {allowed}")
         return out_dir
-    parent = next(p for p in out_dir.absolute().parents if p.exists())
+    parent = nearest_existing(out_dir.absolute())
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(f"out={out_dir}: cannot be created ({parent} is not a writable folder); {allowed}")
     return out_dir

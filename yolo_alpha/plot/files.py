@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from yolo_alpha.charts.files import fresh_figure_path, save_figure, write_csv
+from yolo_alpha.checks import nearest_existing
 from yolo_alpha.errors import ConfigError
 
 DEFAULT_OUT = Path("runs/plots")
@@ -22,7 +23,7 @@ def check_out(out: Path) -> None:
     Checked before anything is computed or created, so that a file or a folder nobody may write in is one line
     naming the key, not a bare ``[Errno 17]``/``[Errno 13]`` after the figure was drawn.
     """
-    existing = next(folder for folder in (out, *out.parents) if folder.exists() or folder == Path(folder.anchor))
+    existing = nearest_existing(out)
     if existing.exists() and not existing.is_dir():
         where = "is a file" if existing == out else f"cannot be created: {existing} is a file"
         raise ConfigError(f"out={out} {where}; give a folder for the figures (it is created when missing)")

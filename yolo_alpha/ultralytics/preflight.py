@@ -23,6 +23,7 @@ from ultralytics.cfg import DEFAULT_CFG_DICT
 from ultralytics.nn.tasks import guess_model_task
 from ultralytics.utils.downloads import attempt_download_asset
 
+from yolo_alpha.checks import nearest_existing
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.ultralytics.anchor_model import load_model_yaml
 
@@ -55,7 +56,7 @@ def check_run_folder(project: Any, name: Any) -> None:
         check_name_length("name", name, part, folder)
     for part in folder.parts[1:]:
         check_name_length("project", project, part, folder)
-    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    existing = nearest_existing(folder)
     if not existing.is_dir():
         raise ConfigError(f"{key}: {existing} is a file, not a folder; give a folder for the runs (project=DIR)")
     try:
@@ -79,9 +80,8 @@ def check_name_length(key: str, value: Any, part: str, where: Path) -> None:
 
 def name_max(folder: Path) -> int:
     """Return the longest file name (bytes) the file system of ``folder``'s deepest existing ancestor takes."""
-    existing = next((p for p in (folder, *folder.parents) if p.is_dir()), Path("/"))
     try:
-        return int(os.pathconf(existing, "PC_NAME_MAX"))
+        return int(os.pathconf(nearest_existing(folder), "PC_NAME_MAX"))
     except (OSError, ValueError, AttributeError):  # Windows has no pathconf
         return 255
 
