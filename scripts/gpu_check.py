@@ -1,12 +1,15 @@
-"""GPU check: every box loss trains under CUDA AMP in both families, α-CIoU's training-step cost on CUDA, and the VOC
+"""GPU check: the box losses train under CUDA AMP in both families, α-CIoU's training-step cost on CUDA, and the VOC
 suite's first cell at 640 px: one prepared run (≤ 8 minutes on one H100) for a session that is lent a GPU.
 
-    scripts/gpu_check.sh OUT_DIR [--dry-run] [--losses all|a,b] [--models m1.yaml,m2.yaml] [--device 0] [--work DIR]
+    scripts/gpu_check.sh OUT_DIR [--dry-run] [--losses modules|all|a,b] [--models m1.yaml,m2.yaml] [--device 0]
+        [--work DIR]
 
-1. ``amp``: a 1-epoch training of every registered loss with each model (task-aligned yolov8n, anchor-based
-   yolov5n-anchor) on the embedded synthetic set at 160 px, ``amp=True``. Callbacks count the batches whose loss
-   items are not finite and the optimizer steps whose (unscaled) gradients are not finite; the gradient scaler skips
-   those steps, and a few in the first steps are normal under fp16.
+1. ``amp``: a 1-epoch training of one loss per loss module and own key (``--losses modules``, the default:
+   ``yolo_alpha.losses.catalogue.training_cases``, each key off its default; ``all``: every registered loss) with
+   each model (task-aligned yolov8n, anchor-based yolov5n-anchor) on the embedded synthetic set at 160 px,
+   ``amp=True``. Callbacks count the batches whose loss items are not finite and the optimizer steps whose
+   (unscaled) gradients are not finite; the gradient scaler skips those steps, and a few in the first steps are
+   normal under fp16.
 2. ``step``: a yolov8n training step (forward, loss, backward under autocast) with the α-CIoU criterion vs the stock
    one, interleaved medians (scripts/benchmarks/), and the criterion alone.
 3. ``voc_cell``: the VOC suite's first cell (its settings, with data=synthetic epochs=1 imgsz=640).
@@ -294,8 +297,12 @@ def tiny_data(work: Path) -> str:
 def plan(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Return the settings of each item: the real check on CUDA, or its tiny CPU form for --dry-run."""
     from yolo_alpha.losses import list_losses
+    from yolo_alpha.losses.catalogue import training_cases
 
-    losses = list_losses() if args.losses == "all" else args.losses.split(",")
+    # "modules": one loss per loss module and per own key (~14, the registry has ~50); "all": every loss.
+    named = {"all": list_losses(), "modules": [name for name, _ in training_cases()]}
+    losses = named.get(args.losses) or args.losses.split(",")
+    loss_keys = dict(training_cases()) if args.losses == "modules" else {}  # each own key off its default once
     if args.dry_run:
         device, data, workers = "cpu", tiny_data(work), 0
         amp, step, voc = {"imgsz": 64, "batch": 8}, (2, 64, 2), {"imgsz": 64, "batch": 8}
@@ -307,6 +314,7 @@ def plan(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return {
         "device": device,
         "losses": losses,
+        "loss_keys": loss_keys,
         "amp": {**common, **amp},
         "step": (device, *step),
         "voc": {**common, **voc},
@@ -353,7 +361,8 @@ def run_items(args: argparse.Namespace, out: Path, work: Path) -> dict[str, Any]
     item("voc_cell", lambda: voc_first_cell(items["voc"], work / "voc"))
     for model in args.models.split(","):
         for loss in items["losses"]:
-            report["amp"].append(amp_training(model, loss, items["amp"], work / "amp"))
+            keys = {**items["amp"], **items["loss_keys"].get(loss, {})}
+            report["amp"].append(amp_training(model, loss, keys, work / "amp"))
             print(amp_line(report["amp"][-1]), flush=True)
             save()
     return report
@@ -363,12 +372,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", help="folder for gpu_check.json (the device tool copies back $OUT)")
     parser.add_argument("--dry-run", action="store_true", help="the same code on the CPU, tiny settings, one loss")
-    parser.add_argument("--losses", default=None, help="comma-separated names, or all (default: all; dry run: one)")
+    parser.add_argument(
+        "--losses", default=None, help="comma-separated names, modules (one per loss module and key) or all "
+        "(default: modules; dry run: alpha_ciou)",
+    )  # fmt: skip
     parser.add_argument("--models", default=AMP_MODELS, help=f"model YAMLs of the amp item (default {AMP_MODELS})")
     parser.add_argument("--device", default="0", help="CUDA device of the real run (default 0)")
     parser.add_argument("--work", default=None, help="folder for the runs (default: a new temporary folder)")
     args = parser.parse_args(argv)
-    args.losses = args.losses or ("alpha_ciou" if args.dry_run else "all")
+    args.losses = args.losses or ("alpha_ciou" if args.dry_run else "modules")
     report = run(args)
     print("\n".join(summary_lines(report)))
     return 0 if report["passed"] else 1

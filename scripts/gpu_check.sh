@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# GPU check for a session lent a GPU (≤ 8 minutes on one H100): every box loss under CUDA AMP in both families, the
+# GPU check for a session lent a GPU (≤ 8 minutes on one H100): the box losses under CUDA AMP in both families, the
 # training-step ratio α-CIoU / stock on CUDA, the VOC suite's first cell at 640 px (scripts/gpu_check.py says how).
 #
-#     scripts/gpu_check.sh OUT_DIR [--dry-run] [--losses all|a,b] [--models m.yaml,...] [--device 0] [--work DIR]
+#     scripts/gpu_check.sh OUT_DIR [--dry-run] [--losses modules|all|a,b] [--models m.yaml,...] [--device 0] [--work DIR]
 #
 # Writes OUT_DIR/gpu_check.json and OUT_DIR/gpu_check.log; prints lines `gpu_check <item> <key=value ...>`, all of them
 # again at the end (docs/benchmarks.md, "GPU check"). Exit 0 when every item passed, 1 otherwise, 2 on bad arguments.
@@ -13,7 +13,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 if [[ $# -lt 1 || "$1" == -* ]]; then
-    echo "usage: scripts/gpu_check.sh OUT_DIR [--dry-run] [--losses all|a,b] [--models m.yaml,...] [--device 0]" \
+    echo "usage: scripts/gpu_check.sh OUT_DIR [--dry-run] [--losses modules|all|a,b] [--models m.yaml,...] [--device 0]" \
         "[--work DIR]" >&2
     exit 2
 fi

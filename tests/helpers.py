@@ -57,3 +57,15 @@ class FakeTrain:
         validator = SimpleNamespace(metrics=metrics)
         trainer = SimpleNamespace(validator=validator, save_dir=run_dir, args=SimpleNamespace(), epoch=1)
         return SimpleNamespace(trainer=trainer)
+
+
+def one_pair(pair, dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``(pred, target)`` as ``(1, 4)`` tensors from a pair of xyxy lists (hand-worked loss values)."""
+    return tuple(torch.tensor([box], dtype=dtype) for box in pair)
+
+
+def one_pair_loss(name: str, pair, **settings) -> float:
+    """Return ``box_loss`` of loss ``name`` on one hand-worked pair of xyxy lists, as a float (float64)."""
+    from yolo_alpha.losses import box_loss
+
+    return box_loss(*one_pair(pair), name, **settings).item()

@@ -1,12 +1,17 @@
 """The house rules, read statically from the source: the import graph of yolo_alpha has no cycle, only the adapter
 folder touches Ultralytics internals, the experiments do not reach into the adapter, and no module is too long.
 
-Imports inside functions count as much as top-level ones: a cycle hidden by a deferred import is still a cycle.
+Imports inside functions count as much as top-level ones: a cycle hidden by a deferred import is still a cycle. The
+layer rules hold on the transitive closure of the graph, with the edge Python adds itself: importing ``a.b.c`` first
+runs ``a/b/__init__.py`` (:func:`runtime_graph`), so a module that reaches the adapter through a package's
+``__init__`` breaks them as much as a direct import.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +19,8 @@ import ultralytics
 
 PACKAGE = Path(__file__).resolve().parents[1] / "yolo_alpha"
 ADAPTER = "yolo_alpha.ultralytics"
+RUN = "yolo_alpha.run"
+PUBLIC_API = (RUN, "yolo_alpha.evaluate")  # the package's own doors to training and evaluation, above the adapter
 EXPERIMENTS = (
     "yolo_alpha.sweep",
     "yolo_alpha.report",
@@ -23,6 +30,8 @@ EXPERIMENTS = (
     "yolo_alpha.suites",
 )
 MAX_LINES = 400
+# Read results and draw: never reach training, evaluation or the adapter, through any chain (sweep and suites do train).
+READERS = ("yolo_alpha.report", "yolo_alpha.reproduce", "yolo_alpha.plot", "yolo_alpha.charts")
 
 
 def module_name(path: Path) -> str:
@@ -89,12 +98,66 @@ def in_package(name: str, package: str) -> bool:
     return name == package or name.startswith(package + ".")
 
 
+def runtime_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Return ``graph`` plus an edge from each module to its parent package: what importing it runs first.
+
+    Only for reachability: the parent edge closes no real cycle (a package's ``__init__`` runs before its modules), so
+    the cycle check reads the graph of the files' own imports.
+    """
+    return {
+        name: targets | {parent} if (parent := name.rpartition(".")[0]) in graph else set(targets)
+        for name, targets in graph.items()
+    }
+
+
+def import_chains(graph: dict[str, set[str]], start: str) -> dict[str, list[str]]:
+    """Return every module reachable from ``start`` mapped to one shortest import chain to it (``[start, …, it]``).
+
+    Breadth-first, in sorted order, so a failing rule always names the same chain.
+    """
+    chains = {start: [start]}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for target in sorted(graph[node]):
+                if target not in chains:
+                    chains[target] = [*chains[node], target]
+                    following.append(target)
+        frontier = following
+    del chains[start]
+    return chains
+
+
+def chains_into(graph: dict[str, set[str]], packages: tuple[str, ...], forbidden: tuple[str, ...]) -> dict[str, str]:
+    """Return {module: "a -> b -> c"} for each module under ``packages`` that reaches a module under ``forbidden``."""
+    found = {}
+    for name in sorted(graph):
+        if any(in_package(name, p) for p in packages):
+            reached = [c for t, c in import_chains(graph, name).items() if any(in_package(t, f) for f in forbidden)]
+            if reached:
+                found[name] = " -> ".join(min(reached, key=lambda c: (len(c), c)))
+    return found
+
+
 def test_the_reader_sees_deferred_and_relative_imports():
     # The graph is only as good as the parser: the CLI imports almost everything inside its functions.
     cli = set(imported_names(MODULES["yolo_alpha.cli"]))
     assert {"yolo_alpha.run", "yolo_alpha.sweep"} <= cli
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_closure_follows_chains_cycles_and_parent_packages():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"a"}}
+    assert import_chains(graph, "a") == {"b": ["a", "b"], "c": ["a", "b", "c"], "d": ["a", "b", "c", "d"]}
+    assert import_chains(graph, "d") == {}
+    assert chains_into(graph, ("e",), ("d",)) == {"e": "e -> a -> b -> c -> d"}
+    # p.m imports only p.low, yet importing it runs p/__init__.py, which imports p.top
+    packaged = {"p": {"p.top"}, "p.low": set(), "p.m": {"p.low"}, "p.top": set()}
+    assert "p.top" not in import_chains(packaged, "p.m")
+    assert import_chains(runtime_graph(packaged), "p.m")["p.top"] == ["p.m", "p", "p.top"]
+    assert find_cycle(packaged) is None
 
 
 def test_the_import_graph_has_no_cycle():
@@ -126,6 +189,36 @@ def test_experiments_do_not_reach_into_the_adapter(experiment):
         if in_package(name, experiment)
     }
     assert {name: targets for name, targets in reaching.items() if targets} == {}
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiments_reach_the_adapter_only_through_the_public_api(experiment):
+    # Read transitively: with run.py and yolo_alpha.evaluate taken out, nothing reaches the adapter.
+    graph = runtime_graph(our_import_graph())
+    outside_api = {n: {t for t in ts if not any(in_package(t, p) for p in PUBLIC_API)} for n, ts in graph.items()}
+    assert chains_into(outside_api, (experiment,), (ADAPTER,)) == {}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_readers_reach_neither_training_nor_the_adapter(reader):
+    reaching = chains_into(runtime_graph(our_import_graph()), (reader,), (ADAPTER, RUN))
+    assert reaching == {}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_importing_a_reader_loads_neither_training_nor_the_adapter(reader):
+    # The static rule checked against Python itself: import every module of the package in a fresh interpreter.
+    modules = [n for n in MODULES if in_package(n, reader)]
+    code = (
+        f"import importlib, sys; [importlib.import_module(m) for m in {modules!r}]; "
+        f"print(sorted(n for n in sys.modules if n == {RUN!r} or n.startswith({ADAPTER!r})))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
+def test_reproduce_does_not_reach_the_report():
+    assert chains_into(runtime_graph(our_import_graph()), ("yolo_alpha.reproduce",), ("yolo_alpha.report",)) == {}
 
 
 def test_no_module_is_too_long():

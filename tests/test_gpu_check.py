@@ -110,10 +110,15 @@ def test_summary_lines_are_key_value_pairs(gpu_check):
 
 def test_the_real_run_trains_every_loss_on_cuda_with_amp(gpu_check, tmp_path):
     from yolo_alpha.losses import list_losses
+    from yolo_alpha.losses.catalogue import training_cases
 
     args = SimpleNamespace(dry_run=False, losses="all", device="0")
     plan = gpu_check.plan(args, tmp_path)
     assert plan["device"] == "cuda:0" and plan["losses"] == list_losses()
+    modules = gpu_check.plan(SimpleNamespace(dry_run=False, losses="modules", device="0"), tmp_path)["losses"]
+    assert modules == [name for name, _ in training_cases()] and {"nwd", "inner_ciou", "piou2"} <= set(modules)
+    keys = gpu_check.plan(SimpleNamespace(dry_run=False, losses="modules", device="0"), tmp_path)["loss_keys"]
+    assert keys == dict(training_cases()) and keys["nwd"] == {"nwd_c": 1.6}
     assert plan["amp"] == {
         **{"data": "synthetic", "device": "cuda:0", "epochs": 1, "workers": 2, "plots": False},
         **{"imgsz": 160, "batch": 16, "nbs": 16},  # Ultralytics' amp=True stays: AMP on

@@ -332,7 +332,8 @@ def test_iou_cls_eta_on_a_one_class_anchor_model_is_refused_before_the_run_folde
 
 
 def test_iou_cls_eta_on_a_one_class_data_set_names_the_data_set():
-    from yolo_alpha.settings import ANCHOR_FAMILY, TASK_ALIGNED_FAMILY, from_flat
+    from yolo_alpha.model_families import ANCHOR_FAMILY, TASK_ALIGNED_FAMILY
+    from yolo_alpha.settings import from_flat
     from yolo_alpha.ultralytics.trainer import check_before_run
 
     settings = from_flat({"iou_cls_eta": 1.5}, ANCHOR_FAMILY)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Any
 
@@ -99,20 +98,14 @@ def parse_key_values(args: list[str]) -> dict[str, Any]:
     return settings
 
 
-def loss_help() -> str:
-    """Return one line per registered box loss: name, formula and equation, read from its docstring's first line."""
-    from yolo_alpha.losses import LOSSES, list_losses
+def loss_help(name: str | None = None) -> str:
+    """Return ``yolo-alpha help losses [NAME]``, written from the loss registry (:mod:`yolo_alpha.losses.catalogue`)."""
+    from yolo_alpha.losses import resolve_loss
+    from yolo_alpha.losses.catalogue import help_text
 
-    lines = []
-    for name in list_losses():
-        first = (LOSSES[name].__doc__ or "").strip().splitlines()[0]
-        formula = re.search(r"``(.+?)``", first)  # docstrings give the formula as ``...`` and end with (eq. N)
-        equation = re.search(r"\((eq\.[^)]*)\)\.?$", first)
-        lines.append(
-            f"  {name:<14} {formula.group(1) if formula else first:<60} {equation.group(1) if equation else ''}"
-        )
-    header = "Box losses (key loss=NAME), on xyxy boxes; eq. numbers are of the α-IoU paper unless another is named:"
-    return header + "\n" + "\n".join(line.rstrip() for line in lines)
+    if name is not None:
+        resolve_loss(name)  # an unknown name: the registry's one-line error with the valid names
+    return help_text(name)
 
 
 def print_ap_table(table: dict[str, float]) -> None:
@@ -184,11 +177,18 @@ def run_reproduce_verb(settings: dict[str, Any]) -> str | None:
 
 
 def print_help(topic: list[str]) -> int:
-    """Print the help of ``topic`` ([] = general, ["losses"], ["plot"]); return the exit code (2: no such topic)."""
+    """Print the help of ``topic`` ([] = general, ["losses"] or ["losses", NAME], ["plot"]); return the exit code (2:
+    no such topic or loss)."""
     if not topic:
         print(usage())
     elif topic[0] == "losses":
-        print(loss_help())
+        from yolo_alpha.losses import LossConfigError
+
+        try:
+            print(loss_help(topic[1] if len(topic) > 1 else None))
+        except LossConfigError as error:
+            print(f"yolo-alpha: error: {error}", file=sys.stderr)
+            return 2
     elif topic[0] == "plot":
         from yolo_alpha.plot import plots_help
 
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the `yolo-alpha` command; return the process exit code (2 for a usage or settings error)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in HELP_FLAGS:
-        return print_help(argv[1:2])
+        return print_help(argv[1:3])
     verb = argv[0]
     if verb not in VERBS:
         print(f"yolo-alpha: error: unknown verb '{verb}'; choose one of {', '.join((*VERBS, 'help'))}", file=sys.stderr)

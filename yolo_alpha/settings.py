@@ -23,6 +23,7 @@ from yolo_alpha.errors import ConfigError
 from yolo_alpha.losses import LossSpec, resolve_loss
 from yolo_alpha.losses.balance import LOC_NORM_EQ7, NO_BALANCE, IoUBalance
 from yolo_alpha.losses.registry import CORE_KEYS, all_loss_params, loss_param_help, losses_taking, takes_alpha
+from yolo_alpha.model_families import ANCHOR_FAMILY, FAMILIES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,13 +72,6 @@ def _loc_norm(value: Any) -> float | str:
         "localisation loss unchanged",
     )
 
-
-ANCHOR_FAMILY, TASK_ALIGNED_FAMILY = "anchor", "task_aligned"
-FAMILIES = {
-    ANCHOR_FAMILY: "the anchor-based YOLOv5 (model=yolov5{n,s,m,l,x}-anchor.yaml): YOLOv5's ComputeLoss, the paper's",
-    TASK_ALIGNED_FAMILY: "Ultralytics' anchor-free detectors (yolov5u, yolov8, yolo11, yolo26): task-aligned assigner",
-}
-"""The model families, by how positives are chosen; a key with ``families`` applies only to those."""
 
 OBJ_TARGETS = ("quality", "iou")
 """``obj_target``: a positive's objectness target is 1 − its box loss (YOLOv5's, the α-IoU authors') or its IoU."""
@@ -336,10 +330,7 @@ def require_known(flat: Mapping[str, Any], valid: set[str] | frozenset[str], whe
 
 
 __all__ = [
-    "ANCHOR_FAMILY",
-    "FAMILIES",
     "KEYS",
-    "TASK_ALIGNED_FAMILY",
     "THREADS_ENV",
     "USER_KEYS",
     "AnchorSettings",

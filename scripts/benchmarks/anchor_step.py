@@ -1,8 +1,9 @@
-"""The anchor family's training step: yolov5n-anchor with α-CIoU vs with CIoU (YOLOv5's ComputeLoss, our box term),
-and against Ultralytics' task-aligned yolov5nu with its stock criterion (a ratio to report, not a goal).
+"""The anchor family's training step: yolov5n-anchor with every registry loss vs with CIoU (YOLOv5's ComputeLoss, our
+box term: what stock YOLOv5 trains), and against Ultralytics' task-aligned yolov5nu with its stock criterion (a ratio to
+report, not a goal).
 
-As for yolov8n (training_step.py), the goal is judged on the criterion timed alone on one fixed forward pass, added to
-the whole step: the network is the same for both losses and dominates the step.
+As for yolov8n (training_step.py), the goals are judged on the criterion timed alone on one fixed forward pass, added
+to the whole step (:mod:`benchmarks.registry_step`): the network is the same for every loss and dominates the step.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Any
 
 import torch
 
-from benchmarks.common import Figure, Measurements, interleaved_medians, timing_table
-from benchmarks.training_step import criterion_only, step_candidates, synthetic_batch
+from benchmarks.common import Measurements, interleaved_medians, timing_table
+from benchmarks.registry_step import bench_registry_losses, worst_figure
+from benchmarks.training_step import step_candidates, synthetic_batch
 
 
 def anchor_model_and_criteria() -> tuple[Any, dict[str, Any]]:
@@ -47,16 +49,17 @@ def stock_yolov5nu() -> tuple[Any, dict[str, Any]]:
     return model, {"yolov5nu stock": model.init_criterion()}
 
 
-def bench_anchor_step(out: Measurements, batch_size: int, imgsz: int, repeats: int) -> None:
-    """Record the anchor family's step and criterion tables, its goal's figure and the ratio to yolov5nu."""
+def bench_anchor_step(out: Measurements, batch_size: int, imgsz: int, repeats: int, criterion_repeats: int) -> None:
+    """Record the anchor family's step table, its registry-loss criterion table, its goals' figures (α-CIoU / CIoU,
+    the worst registry loss / CIoU) and the ratio to yolov5nu."""
+    from yolo_alpha.ultralytics.anchor_loss import AnchorComputeLoss
+
     batch = synthetic_batch(batch_size, imgsz)
     model, criteria = anchor_model_and_criteria()
     v5u, v5u_criteria = stock_yolov5nu()
     steps = step_candidates(model, criteria, batch)
     steps = {**steps, "CIoU (again)": steps["CIoU"], **step_candidates(v5u, v5u_criteria, batch)}
     medians = interleaved_medians(steps, repeats)
-    alone = interleaved_medians(criterion_only(model, criteria, batch), repeats)
-    ratio = 1 + (alone["α-CIoU"] - alone["CIoU"]) / medians["CIoU"]
     versus_v5u = medians["CIoU"] / medians["yolov5nu stock"]
     out.sections.append(
         timing_table(
@@ -67,13 +70,17 @@ def bench_anchor_step(out: Measurements, batch_size: int, imgsz: int, repeats: i
             f"task-aligned YOLOv5n with its own criterion: the anchor step takes {versus_v5u:.2f}× its time.",
         )
     )
-    out.sections.append(
-        timing_table(
-            "The anchor family's criterion alone (ComputeLoss + backward to the head's outputs), same batch",
-            alone,
-            "CIoU",
-            f"α-CIoU adds {ratio - 1:.2%} of a CIoU training step (criterion time difference / step time): the goal's "
-            f"figure, {ratio:.3f}.",
-        )
+    step_s = medians["CIoU"]
+    _, registry = bench_registry_losses(
+        out,
+        f"yolov5n-anchor (YOLOv5's ComputeLoss), batch {batch_size} at {imgsz} px",
+        model,
+        ("CIoU", criteria["CIoU"]),
+        {},
+        lambda spec: AnchorComputeLoss(model, spec),
+        (batch, criterion_repeats, step_s),
+        remark="The ciou row is the baseline itself, timed again: an A/A control of this table's figures.",
     )
-    out.figures.append(Figure("anchor training step, α-CIoU / CIoU (via the criterion)", ratio))
+    (alpha_ciou,) = [row for row in registry if row.name == "alpha_ciou"]
+    out.figures.append(alpha_ciou.goal_figure("anchor training step, α-CIoU / CIoU (via the criterion)", step_s))
+    out.figures.append(worst_figure("anchor training step, worst registry loss / CIoU", registry, step_s))

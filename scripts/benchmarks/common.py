@@ -18,10 +18,14 @@ import ultralytics
 
 @dataclass
 class Figure:
-    """One measured ratio, named as the report's goal row names it; scripts/bench.py judges it against its goal."""
+    """One measured ratio, named as the report's goal row names it; scripts/bench.py judges it against its goal.
+
+    ``ratio`` None: the figure was not measured, for the reason ``why_not`` (the report says so instead of a status).
+    """
 
     label: str
-    ratio: float
+    ratio: float | None
+    why_not: str = ""
 
 
 @dataclass

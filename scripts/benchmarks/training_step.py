@@ -1,8 +1,10 @@
-"""The training step: a yolov8n forward+loss+backward with every option on vs the stock criterion.
+"""The task-aligned training step: a yolov8n forward+loss+backward with every option, and with every registry loss,
+vs the stock criterion.
 
 Every option: α-CIoU with IoU-balanced classification and localisation (``iou_cls_eta=1.5 iou_loc_lambda=1.5``),
 installed the way the trainer installs them. The whole step is timed, with an A/A control (the stock step timed
-twice), and so is the criterion alone on one fixed forward pass, which the goal is judged on.
+twice); the criterion alone on one fixed forward pass, which the goals are judged on, is timed for every option and
+for each loss of the registry (:mod:`benchmarks.registry_step`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ from typing import Any
 
 import torch
 
-from benchmarks.common import Figure, Measurements, interleaved_medians, timing_table
+from benchmarks.common import Measurements, interleaved_medians, timing_table
+from benchmarks.registry_step import (
+    bench_registry_losses,
+    criterion_only,  # noqa: F401  (scripts/gpu_check.py imports it from here)
+    worst_figure,
+)
 
 EVERY_OPTION = {"loss": "alpha_ciou", "alpha": 3, "iou_cls_eta": 1.5, "iou_loc_lambda": 1.5}
 
@@ -67,46 +74,16 @@ def step_candidates(model: Any, criteria: dict[str, Any], batch: dict) -> dict[s
     return {name: step(criterion) for name, criterion in criteria.items()}
 
 
-def criterion_only(model: Any, criteria: dict[str, Any], batch: dict) -> dict[str, Callable[[], None]]:
-    """Return closures of the criterion alone (loss + backward to the head's outputs) on one fixed forward pass.
+def bench_training_step(out: Measurements, batch_size: int, imgsz: int, repeats: int, criterion_repeats: int) -> None:
+    """Record the training-step table, the criterion table of every option and every registry loss, and the figures
+    their goals are judged on: every option / stock, and the worst registry loss / stock."""
+    from yolo_alpha.ultralytics.criterion import install_criterion
 
-    The network's forward and backward are ~97 % of a step and the same for both candidates; timing the criterion
-    alone shows what the options cost without that noise.
-    """
-    with torch.no_grad():
-        preds = model.forward(batch["img"])
-    preds = preds[1] if isinstance(preds, tuple) else preds
-
-    def fresh_leaves(value):
-        if torch.is_tensor(value):
-            return value.detach().requires_grad_(value.is_floating_point())
-        if isinstance(value, dict):
-            return {k: fresh_leaves(v) for k, v in value.items()}
-        return [fresh_leaves(v) for v in value] if isinstance(value, (list, tuple)) else value
-
-    def run_criterion(criterion):
-        def run() -> None:
-            loss, _ = criterion(fresh_leaves(preds), batch)
-            loss.sum().backward()
-
-        return run
-
-    return {name: run_criterion(criterion) for name, criterion in criteria.items()}
-
-
-def bench_training_step(out: Measurements, batch_size: int, imgsz: int, repeats: int) -> None:
-    """Record the training-step and criterion tables and the figure the step's goal is judged on."""
     batch = synthetic_batch(batch_size, imgsz)
     model, criteria = yolov8n_and_criteria()
     steps = step_candidates(model, criteria, batch)
-    alone = criterion_only(model, criteria, batch)
     steps = {"stock": steps["stock"], "every option": steps["every option"], "stock (again)": steps["stock"]}
     medians = interleaved_medians(steps, repeats)
-    alone = interleaved_medians(alone, repeats)
-    # The network's forward+backward, identical for both, is ~97 % of a step, and on a shared VM two timings of the
-    # very same stock step differ by up to ~8 % (the "stock (again)" row): the step ratio cannot resolve 2 %. The
-    # options only change the criterion, so the goal is judged on (step + criterion difference) / step.
-    ratio = 1 + (alone["every option"] - alone["stock"]) / medians["stock"]
     options = " ".join(f"{k}={v}" for k, v in EVERY_OPTION.items())
     out.sections.append(
         timing_table(
@@ -114,16 +91,23 @@ def bench_training_step(out: Measurements, batch_size: int, imgsz: int, repeats:
             medians,
             "stock",
             f'Every option: `{options}`. "stock (again)" times the stock step a second time in each repeat: its '
-            "ratio is this machine's noise floor for whole steps.",
+            "ratio is this machine's noise floor for whole steps, which cannot resolve 2 %; the goals are judged on "
+            "the criterion (next table).",
         )
     )
-    out.sections.append(
-        timing_table(
-            "The criterion alone (loss + backward to the head's outputs), same batch",
-            alone,
-            "stock",
-            f"The options add {ratio - 1:.2%} of a stock training step (criterion time difference / step time): "
-            f"the goal's figure, {ratio:.3f}.",
-        )
+    # The network's forward+backward, identical for every loss, is ~97 % of a step, and on a shared VM two timings of
+    # the very same stock step differ by up to ~8 % (the "stock (again)" row). The losses and options only change the
+    # criterion, so each goal is judged on (stock step + criterion difference) / stock step.
+    step_s = medians["stock"]
+    extra, registry = bench_registry_losses(
+        out,
+        f"yolov8n (task-aligned), batch {batch_size} at {imgsz} px",
+        model,
+        ("stock", criteria["stock"]),
+        {"every option": criteria["every option"]},
+        lambda spec: install_criterion(model, spec),
+        (batch, criterion_repeats, step_s),
     )
-    out.figures.append(Figure("training step, every option / stock (via the criterion)", ratio))
+    every_option = extra["every option"]
+    out.figures.append(every_option.goal_figure("training step, every option / stock (via the criterion)", step_s))
+    out.figures.append(worst_figure("training step (task-aligned), worst registry loss / stock", registry, step_s))

@@ -86,7 +86,9 @@ def test_gradcheck(name, alpha, alpha2, iou_term, layout):
     diou_name = name.replace("ciou", "diou")
 
     def ciou_with_frozen_beta(p, t):
-        diou = LOSSES[diou_name](p, t, alpha=alpha, alpha2=alpha2, iou_term=IOU_TERMS[iou_term], eps=1e-7)
+        diou_entry = LOSSES[diou_name]
+        keywords = diou_entry.core_keywords(alpha, alpha2, IOU_TERMS[iou_term])
+        diou = diou_entry.fn(p, t, **keywords, eps=1e-7, **{p.key: p.default for p in diou_entry.params})
         return diou + safe_pow(beta * aspect_ratio_term(p, t), alpha2)
 
     assert torch.autograd.gradcheck(ciou_with_frozen_beta, (pred, target))

@@ -1,5 +1,5 @@
-"""NaN in, NaN out: a pair with a NaN or ±inf coordinate gets a NaN loss from every registered loss, on the reference
-and the fused path, through box_loss and LossSpec; every other pair keeps its finite loss and gradients."""
+"""NaN in, NaN out: a pair with a NaN or ±inf coordinate gets a NaN loss from every registered loss, through box_loss
+and LossSpec; every other pair keeps its finite loss and gradients."""
 
 from __future__ import annotations
 
@@ -10,18 +10,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import yolo_alpha.losses.spec as spec_module
 from yolo_alpha.losses import IOU_TERMS, LOSSES, box_loss, list_losses, resolve_loss
-from yolo_alpha.losses.fused import fused_loss
-from yolo_alpha.losses.fused_kernel import loss_and_grads
 from yolo_alpha.losses.registry import takes_alpha, unused_keys_of
 from yolo_alpha.losses.terms import safe_pow
 
 NON_FINITE = (math.nan, math.inf, -math.inf)
-# Every loss on each path it can take: the fused form where one exists, the reference functions always.
-PATHS = [(name, "reference") for name in list_losses()] + [
-    (name, "fused") for name in list_losses() if fused_loss(name) is not None
-]
 
 
 def _spec(name):
@@ -29,10 +22,6 @@ def _spec(name):
     if not takes_alpha(name):
         return resolve_loss(name)
     return resolve_loss(name, alpha=0.5, alpha2=None if "alpha2" in unused_keys_of(name) else 2.0)
-
-
-def _force_path(monkeypatch, path):
-    monkeypatch.setattr(spec_module, "use_fused", lambda n_pairs, device: path == "fused")
 
 
 def _poisoned_batch(good_pred, good_target, dtype):
@@ -56,7 +45,7 @@ def _value_and_grads(fn, pred, target):
     return (loss, *torch.autograd.grad(loss.sum(), (pred, target)))
 
 
-def _assert_nan_only_in_bad_rows(fn, pred, target, bad, path, tol):
+def _assert_nan_only_in_bad_rows(fn, pred, target, bad, tol):
     loss, grad_pred, grad_target = _value_and_grads(fn, pred, target)
     assert torch.isnan(loss[bad]).all(), f"finite loss for a non-finite pair: {loss[bad]}"
     # The other pairs: the same loss and gradients as without the bad pairs, all finite.
@@ -64,19 +53,16 @@ def _assert_nan_only_in_bad_rows(fn, pred, target, bad, path, tol):
     actual = (loss[~bad], grad_pred[~bad], grad_target[~bad])
     assert all(torch.isfinite(tensor).all() for tensor in actual)
     torch.testing.assert_close(actual, expected, **tol)
-    # A bad pair's gradient is NaN wherever the NaN reaches it: everywhere on the fused path (its backward is a
-    # product), and NaN or exactly 0 (behind a clamp or a where) on the reference path; never a finite pull.
+    # A bad pair's gradient is NaN wherever the NaN reaches it, or exactly 0 (behind a clamp or a where); never a
+    # finite pull.
     for grad in (grad_pred[bad], grad_target[bad]):
-        assert torch.isnan(grad).all() if path == "fused" else (torch.isnan(grad) | (grad == 0)).all()
+        assert (torch.isnan(grad) | (grad == 0)).all()
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("entry", ["box_loss", "spec"])
-@pytest.mark.parametrize(("name", "path"), PATHS)
-def test_every_non_finite_coordinate_gives_nan_only_in_its_pair(
-    name, path, entry, dtype, random_box_pairs, monkeypatch
-):
-    _force_path(monkeypatch, path)
+@pytest.mark.parametrize("name", list_losses())
+def test_every_non_finite_coordinate_gives_nan_only_in_its_pair(name, entry, dtype, random_box_pairs):
     spec = _spec(name)
     settings_ = spec.as_dict()
     fn = (
@@ -86,7 +72,7 @@ def test_every_non_finite_coordinate_gives_nan_only_in_its_pair(
     )
     pred, target, bad = _poisoned_batch(*random_box_pairs(6, seed=9, dtype=torch.float64), dtype)
     tol = dict(rtol=1e-12, atol=1e-12) if dtype == torch.float64 else dict(rtol=1e-6, atol=1e-6)
-    _assert_nan_only_in_bad_rows(fn, pred, target, bad, path, tol)
+    _assert_nan_only_in_bad_rows(fn, pred, target, bad, tol)
 
 
 @st.composite
@@ -108,18 +94,12 @@ def _poisoned_pairs(draw):
     return pred, target, bad
 
 
-@pytest.mark.parametrize(("name", "path"), PATHS)
+@pytest.mark.parametrize("name", list_losses())
 @settings(max_examples=15, deadline=None)
 @given(batch=_poisoned_pairs())
-def test_property_nan_in_nan_out(name, path, batch):
-    # monkeypatch is function-scoped and hypothesis reruns the body: set and restore the path by hand.
+def test_property_nan_in_nan_out(name, batch):
     pred, target, bad = batch
-    saved = spec_module.use_fused
-    spec_module.use_fused = lambda n_pairs, device: path == "fused"
-    try:
-        _assert_nan_only_in_bad_rows(_spec(name), pred, target, bad, path, dict(rtol=1e-12, atol=1e-12))
-    finally:
-        spec_module.use_fused = saved
+    _assert_nan_only_in_bad_rows(_spec(name), pred, target, bad, dict(rtol=1e-12, atol=1e-12))
 
 
 def test_the_reported_case():
@@ -139,14 +119,12 @@ def test_safe_pow_keeps_nan_in_value_and_gradient():
     torch.testing.assert_close(grad[1:], torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64), rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("kind", ["iou", "giou", "diou", "ciou"])
-def test_kernel_and_reference_functions_propagate_nan_themselves(kind):
-    # Without LossSpec's guard: the fused kernel and the reference function give NaN for a NaN coordinate too.
+@pytest.mark.parametrize("name", list_losses())
+def test_the_registered_functions_propagate_nan_themselves(name):
+    # Without LossSpec's guard: each function gives NaN for a NaN coordinate itself, and a finite loss beside it.
     pred = torch.tensor([[math.nan, 0, 2, 2], [0, 0, 2, 2]], dtype=torch.float64)
     target = torch.tensor([[1.0, 0, 4, 3], [1, 0, 4, 3]], dtype=torch.float64)
-    options = dict(kind=kind, term="power", alpha=3.0, alpha2=0.5, eps=1e-7, want_pred=True, want_target=True)
-    loss, grad_pred, grad_target = loss_and_grads(pred, target, **options)
+    entry = LOSSES[name]
+    keywords = entry.core_keywords(3.0, 0.5, IOU_TERMS["power"])
+    loss = entry.fn(pred, target, **keywords, **{p.key: p.default for p in entry.params})
     assert torch.isnan(loss[0]) and torch.isfinite(loss[1])
-    assert torch.isfinite(grad_pred[1]).all() and torch.isfinite(grad_target[1]).all()
-    reference = LOSSES[f"alpha_{kind}"](pred, target, alpha=3.0, alpha2=0.5, iou_term=IOU_TERMS["power"])
-    assert torch.isnan(reference[0]) and reference[1] == loss[1]

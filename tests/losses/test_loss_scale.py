@@ -1,5 +1,5 @@
 """Every loss at every admitted scale: identical boxes give exactly 0, near-identical boxes a loss >= 0 that grows
-with the offset, on both paths (reference and fused), in float32, float64 and under CPU bfloat16 autocast.
+with the offset, in float32, float64 and under CPU bfloat16 autocast.
 
 The guards of the losses' divisions are relative to each pair's size (``geometry.pair_size``), so a loss does not
 see the unit: with the former fixed ``+ 1e-7`` two identical normalised boxes of side 0.005 had an IoU loss of 0.004
@@ -16,25 +16,21 @@ import contextlib
 import pytest
 import torch
 
-import yolo_alpha.losses.spec as spec_module
 from yolo_alpha.losses import list_losses, resolve_loss
-from yolo_alpha.losses.fused import fused_loss
 from yolo_alpha.losses.geometry import GUARD_SCALE_RANGE, aligned_iou_and_union, area_guard, guarded, length_guard
-from yolo_alpha.losses.registry import loss_params_of, takes_alpha
+from yolo_alpha.losses.registry import loss_entry, takes_alpha
 
 NORMALISED_SIDES = (1e-4, 1e-3, 5e-3, 1e-2, 0.1, 1.0)  # boxes in an image of side 1
 PIXEL_SIDES = (1.0, 10.0, 100.0, 4000.0)  # boxes in pixels
 OFFSETS = (0.0, 0.01, 0.03, 0.1, 0.3)  # × the box's width and height
-PATHS = [(name, "reference") for name in list_losses()] + [
-    (name, "fused") for name in list_losses() if fused_loss(name) is not None
-]
 MODES = ("float32", "float64", "bf16-autocast")
 
 
 def _specs(name, side=1.0):
     """Yield the default powers (α = 3 for the α forms), and α, α₂ < 1 where the slopes at IoU → 1 and P → 0 are
-    steepest. soft_iou's κ is per box unit (30 for grid cells, docs/losses.md): scaled to boxes of ``side``."""
-    own = {"kappa": 30 / side} if "kappa" in loss_params_of(name) else {}
+    steepest. A key in box units (soft_iou's κ per unit, NWD's C: :attr:`Param.length_power`) is scaled to boxes of
+    ``side``, as a user with boxes in that unit would set it."""
+    own = {p.key: p.default * side**p.length_power for p in loss_entry(name).params if p.length_power}
     yield resolve_loss(name, **own)
     if takes_alpha(name):
         yield resolve_loss(name, alpha=0.5, alpha2=0.5, **own)
@@ -92,18 +88,9 @@ def _case(mode):
     return sides, _targets(sides, dtype), OFFSETS, contextlib.nullcontext(), lambda boxes: boxes
 
 
-@pytest.fixture
-def force_path(monkeypatch):
-    def force(path):
-        monkeypatch.setattr(spec_module, "use_fused", lambda n_pairs, device: path == "fused")
-
-    return force
-
-
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(("name", "path"), PATHS)
-def test_identical_boxes_give_zero_loss_at_every_scale(name, path, mode, force_path):
-    force_path(path)
+@pytest.mark.parametrize("name", list_losses())
+def test_identical_boxes_give_zero_loss_at_every_scale(name, mode):
     sides, boxes, _, context, cast = _case(mode)
     for spec in _specs(name):
         with context:
@@ -116,9 +103,8 @@ def test_identical_boxes_give_zero_loss_at_every_scale(name, path, mode, force_p
 
 @pytest.mark.parametrize("how", ["shift", "grow"])
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(("name", "path"), PATHS)
-def test_near_identical_boxes_give_a_loss_growing_with_the_offset(name, path, mode, how, force_path):
-    force_path(path)
+@pytest.mark.parametrize("name", list_losses())
+def test_near_identical_boxes_give_a_loss_growing_with_the_offset(name, mode, how):
     sides, targets, offsets, context, cast = _case(mode)
     preds = _perturbed(targets, how, offsets)
     for which in range(len(list(_specs(name)))):
@@ -161,4 +147,4 @@ def test_guarded_is_the_larger_value_with_the_gradient_of_a_constant_added():
     value = guarded(denominator, guard)
     torch.testing.assert_close(value, torch.tensor([2.0, 1e-7, 1e-7], dtype=torch.float64))
     (grad,) = torch.autograd.grad(value.sum(), denominator)
-    assert grad.tolist() == [1.0, 1.0, 1.0]  # as torchvision's D + eps: the fused kernel needs no mask
+    assert grad.tolist() == [1.0, 1.0, 1.0]  # as torchvision's D + eps

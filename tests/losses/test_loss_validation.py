@@ -14,10 +14,11 @@ import torch
 from yolo_alpha.errors import YoloAlphaError
 from yolo_alpha.losses import IOU_TERMS, LOSSES, LossConfigError, LossSpec, box_loss, list_losses, resolve_loss
 from yolo_alpha.losses.geometry import aligned_iou_and_union
+from yolo_alpha.losses.registry import all_loss_params
 
 BOXES = torch.tensor([[0.0, 0, 2, 2]])
 # as_dict() names every loss's own key too, None where the loss does not use it.
-UNUSED_OWN_KEYS = {"focal_gamma": None, "kappa": None, "wiou_alpha": None, "wiou_delta": None}
+UNUSED_OWN_KEYS = dict.fromkeys(all_loss_params())  # every loss's own keys: None where the loss does not take them
 
 
 def test_loss_config_error_is_a_yolo_alpha_error_and_a_value_error():
@@ -112,7 +113,7 @@ def test_why_powers_above_100_are_refused():
     iou = aligned_iou_and_union(pred.detach(), target)[0]
 
     def gradient(alpha):
-        loss = LOSSES["alpha_iou"](pred, target, alpha=alpha, iou_term=IOU_TERMS["power"])
+        loss = LOSSES["alpha_iou"].fn(pred, target, alpha=alpha, iou_term=IOU_TERMS["power"])
         return torch.autograd.grad(loss.sum(), pred)[0]
 
     torch.testing.assert_close(gradient(100.0), 100 * iou**99 * gradient(1.0), rtol=1e-9, atol=1e-20)
@@ -234,15 +235,17 @@ def test_spec_is_frozen_and_rebuilt_from_its_dict():
         (
             {"loss": "alpha_iou", "alpha2": 2},
             "alpha2=2 is not used by loss='alpha_iou': it has no penalty term (eq. 3's P^α₂). Leave alpha2 unset, or "
-            "choose a loss that uses it: alpha_ciou, alpha_diou, alpha_eiou, alpha_giou, alpha_mpdiou, alpha_siou",
+            "choose a loss that uses it: an alpha_* loss with penalty terms, e.g. alpha_ciou",
         ),
         ({"loss": "alpha_soft_iou", "alpha": 2, "alpha2": 0.5}, "alpha2=0.5 is not used by loss='alpha_soft_iou'"),
         ({"loss": "alpha_iou", "alpha": 0, "alpha2": 2, "iou_term": "boxcox"}, "alpha2=2 is not used by"),
         (
             {"loss": "l1", "iou_term": "boxcox"},
-            "iou_term='boxcox' is not used by loss='l1': it is not an IoU loss. Leave iou_term unset, or choose a "
-            "loss that uses it: any loss but l1",
+            "iou_term='boxcox' is not used by loss='l1': it takes no power α, and the IoU terms differ only in α. "
+            "Leave iou_term unset, or choose a loss that uses it: an alpha_* loss",
         ),
+        # At α = 1 both IoU terms are 1 − IoU: a classic loss with iou_term=boxcox would record a setting it ignores.
+        ({"loss": "ciou", "iou_term": "boxcox"}, "iou_term='boxcox' is not used by loss='ciou': it takes no power α"),
     ],
 )
 def test_a_key_the_loss_ignores_is_refused(settings, message):
@@ -263,3 +266,8 @@ def test_a_key_the_loss_ignores_is_refused(settings, message):
 def test_an_ignored_key_at_its_resolved_value_passes_and_round_trips(settings):
     spec = resolve_loss(**settings)
     assert resolve_loss(**spec.as_dict()) == spec
+
+
+def test_box_loss_with_an_unknown_name_gives_the_registry_error_not_a_key_error():
+    with pytest.raises(LossConfigError, match=r"^loss='cio' is not valid .*Did you mean 'ciou'"):
+        box_loss(torch.zeros(1, 4), torch.zeros(1, 4), "cio")

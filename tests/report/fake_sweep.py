@@ -7,8 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from yolo_alpha.evaluate import COUNT_KEYS
-from yolo_alpha.report.tables import AP_KEYS
+from yolo_alpha.metrics import AP_KEYS, COUNT_KEYS
 
 # Every metric of a run takes one value (so means and stds are worked out once), except where a test overrides it.
 # (loss, noise_eta, seed) -> value:

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 from fake_sweep import make_row, write_sweep
 
+from yolo_alpha.config_labels import config_label
 from yolo_alpha.report import load_results, relative_improvement, summarise
-from yolo_alpha.report.tables import config_label
 from yolo_alpha.sweep import ResultsFileError
 
 

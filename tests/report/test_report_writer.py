@@ -144,7 +144,7 @@ def test_plot_takes_and_returns_ax(noise_rows):
 @pytest.mark.parametrize("content", ["", "\n\n"])
 def test_an_empty_results_file_is_refused_and_nothing_is_written(tmp_path, content):
     # Issue 16: it wrote a report of "0 runs … every configuration has a single run".
-    from yolo_alpha.sweep.results import ResultsFileError
+    from yolo_alpha.sweep_folder import ResultsFileError
 
     sweep = tmp_path / "fresh"
     sweep.mkdir()

@@ -10,6 +10,7 @@ from helpers import FakeTrain
 
 from yolo_alpha.cli import main
 from yolo_alpha.errors import ConfigError
+from yolo_alpha.model_families import FAMILIES
 from yolo_alpha.reproduce import pairing
 from yolo_alpha.suites.definitions import (
     CPU,
@@ -31,7 +32,7 @@ def test_every_suite_validates_and_holds_both_regimes_with_three_seeds(name):
     sweep = suite_sweep(suite, "runs/reproduce")
     validate_cells(sweep)  # every cell's keys and values would train
     cells = sweep.cells()
-    assert {pairing.regime_of(dict(c.params)) for c in cells} == set(pairing.REGIMES)
+    assert {pairing.regime_of(dict(c.params)) for c in cells} == set(FAMILIES)
     seeds = {}
     for cell in cells:
         params = dict(cell.params)
@@ -134,8 +135,7 @@ def test_the_suites_rows_allow_every_claim_in_both_regimes(name):
     """Rows shaped exactly as the suite's cells (random metrics) give a row of every claim in each regime."""
     import random
 
-    from yolo_alpha.evaluate.coco import COUNT_KEYS
-    from yolo_alpha.report.tables import TABLE_METRICS
+    from yolo_alpha.metrics import COUNT_KEYS, TABLE_METRICS
     from yolo_alpha.reproduce import CLAIM_IDS, all_claims
 
     rng = random.Random(0)
@@ -146,4 +146,4 @@ def test_the_suites_rows_allow_every_claim_in_both_regimes(name):
         rows.append(row)
         series[cell.cell_id] = [rng.uniform(0.2, 0.6) for _ in range(6)]
     found = {(c.claim, c.regime) for c in all_claims(rows, series)}
-    assert found == {(claim, regime) for claim in CLAIM_IDS for regime in pairing.REGIMES}
+    assert found == {(claim, regime) for claim in CLAIM_IDS for regime in FAMILIES}

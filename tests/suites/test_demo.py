@@ -12,8 +12,9 @@ from helpers import FakeTrain
 
 from yolo_alpha.cli import main
 from yolo_alpha.errors import ConfigError
+from yolo_alpha.metrics import TABLE_METRICS as METRICS
 from yolo_alpha.suites.definitions import CPU, warm_start_weights
-from yolo_alpha.suites.demo import DEFAULT_STUDY, METRICS, demo, demo_settings, placement, split_overrides, study_rows
+from yolo_alpha.suites.demo import DEFAULT_STUDY, demo, demo_settings, placement, split_overrides, study_rows
 from yolo_alpha.suites.runner import suite_sweep
 from yolo_alpha.ultralytics.preflight import run_project
 

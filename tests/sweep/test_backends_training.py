@@ -12,7 +12,7 @@ import pytest
 
 from yolo_alpha.sweep import SweepGrid, read_results, run_sweep
 from yolo_alpha.sweep.backends import SweepOptions
-from yolo_alpha.sweep.paths import run_folder
+from yolo_alpha.sweep_folder import run_folder
 
 pytestmark = pytest.mark.slow
 TIMING_KEYS = ("seconds", "run_dir")  # where and how long; every other value must match the local backend's

@@ -1,7 +1,8 @@
 """The experiments' layers, read statically from the source (imports inside functions count too).
 
-The sweep's results file is below both the runner and the report; the pool protocol is below the backends; the shared
-figure helpers (charts) are below both the plot and the report packages, which never import each other.
+The sweep folder's files (yolo_alpha.sweep_folder) are below both the runner and the report; the pool protocol is
+below the backends; the shared figure helpers (charts) are below both the plot and the report packages, which never
+import each other.
 """
 
 from __future__ import annotations
@@ -25,17 +26,17 @@ def within(names: set[str], package: str) -> set[str]:
 
 
 def test_the_reader_resolves_submodules():
-    assert imports_of("yolo_alpha.sweep.runner") >= {"yolo_alpha.run", "yolo_alpha.sweep.results"}
+    assert imports_of("yolo_alpha.sweep.runner") >= {"yolo_alpha.run", "yolo_alpha.sweep_folder"}
 
 
-def test_the_results_file_module_imports_neither_the_runner_nor_the_report():
-    imported = imports_of("yolo_alpha.sweep.results")
+def test_the_folder_module_imports_neither_the_sweep_nor_the_report():
+    imported = imports_of("yolo_alpha.sweep_folder")
     assert within(imported, "yolo_alpha.sweep") == set() and within(imported, "yolo_alpha.report") == set()
 
 
-def test_the_runner_reads_results_through_the_results_module_not_the_report():
+def test_the_runner_reads_results_through_the_folder_module_not_the_report():
     assert within(imports_of("yolo_alpha.sweep.runner"), "yolo_alpha.report") == set()
-    assert "yolo_alpha.sweep.results" in imports_of("yolo_alpha.report.tables")
+    assert "yolo_alpha.sweep_folder" in imports_of("yolo_alpha.report.tables")
 
 
 @pytest.mark.parametrize("backend", ["yolo_alpha.sweep.process_backend", "yolo_alpha.sweep.ray_backend"])

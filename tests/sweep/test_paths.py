@@ -7,7 +7,8 @@ import yaml
 from helpers import FakeTrain
 
 from yolo_alpha.sweep import SweepError, SweepGrid, read_results, run_sweep
-from yolo_alpha.sweep.paths import portable_args, relative_to_sweep, resolve_weights, run_folder
+from yolo_alpha.sweep.paths import portable_args, resolve_weights
+from yolo_alpha.sweep_folder import relative_to_sweep, run_folder
 
 WARM = "warm/start.pt"  # as a study names its own weights: relative to its sweep folder
 GRID = SweepGrid("s", {"epochs": 1}, {"loss": ("ciou",), "pretrained": (WARM,)})

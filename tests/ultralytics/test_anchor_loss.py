@@ -21,13 +21,14 @@ from torchvision.ops import complete_box_iou
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.losses import list_losses, resolve_loss
 from yolo_alpha.losses.balance import IoUBalance, normalised_iou_weights
+from yolo_alpha.losses.registry import loss_entry
 from yolo_alpha.ultralytics.anchor_loss import (
     LOSS_ITEMS_AS_DICT,
     LOSS_NAMES,
     AnchorComputeLoss,
     xywh_to_xyxy,
 )
-from yolo_alpha.ultralytics.criterion import BoxTermState, loss_state, restore_loss_state, share_loss_state
+from yolo_alpha.ultralytics.loss_state import BoxTermState, loss_state, restore_loss_state, share_loss_state
 
 # YOLOv5's P3-P5 anchors (yolov5s.yaml) in pixels, divided by the strides 8, 16, 32: stride units.
 P3_P5_ANCHORS = torch.tensor(
@@ -524,3 +525,19 @@ def test_real_anchor_model_loss_is_this_criterion_with_finite_gradients():
     with torch.inference_mode():
         eval_total, _ = model.loss(batch)
     assert eval_total.isfinite()
+
+
+@pytest.mark.parametrize("name", [name for name in list_losses() if not loss_entry(name).quality])
+def test_a_loss_whose_complement_is_no_quality_gets_the_iou_as_objectness_target(name):
+    # Focal-EIoU, Wise-IoU v3 and PIoU v2 are small for some far boxes: 1 − loss would give them objectness ~1.
+    raw, batch = random_case(0)
+    quality = AnchorComputeLoss(stand_in(P3_P5_ANCHORS, nc=4), resolve_loss(name), obj_target="quality")
+    iou = AnchorComputeLoss(stand_in(P3_P5_ANCHORS, nc=4), resolve_loss(name), obj_target="iou")
+    torch.testing.assert_close(items_of(quality(raw, batch)[1])[1], items_of(iou(raw, batch)[1])[1])
+
+
+def test_the_objectness_target_of_a_quality_loss_is_one_minus_the_loss():
+    raw, batch = random_case(0)
+    quality = AnchorComputeLoss(stand_in(P3_P5_ANCHORS, nc=4), resolve_loss("ciou"), obj_target="quality")
+    iou = AnchorComputeLoss(stand_in(P3_P5_ANCHORS, nc=4), resolve_loss("ciou"), obj_target="iou")
+    assert not torch.equal(items_of(quality(raw, batch)[1])[1], items_of(iou(raw, batch)[1])[1])

@@ -12,7 +12,8 @@ from ultralytics.utils.loss import v8DetectionLoss
 
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.losses import resolve_loss
-from yolo_alpha.ultralytics.criterion import AlphaBboxLoss, detection_branches, install_criterion
+from yolo_alpha.ultralytics.criterion import AlphaBboxLoss, install_criterion
+from yolo_alpha.ultralytics.loss_state import detection_branches
 from yolo_alpha.ultralytics.trainer import cpu_threads, ultralytics_args
 
 # One YAML per family the installed Ultralytics ships (yolov5u, yolov8, yolo11, yolo26 with its end-to-end head).

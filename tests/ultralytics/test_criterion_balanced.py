@@ -20,11 +20,10 @@ from yolo_alpha.losses import resolve_loss
 from yolo_alpha.losses.balance import NO_BALANCE, IoUBalance, normalised_iou_weights, regressed_iou, rescaled_to_total
 from yolo_alpha.losses.wise_iou import IOU_MEAN_INIT, IOU_MEAN_MOMENTUM
 from yolo_alpha.settings import from_flat
-from yolo_alpha.ultralytics.criterion import (
-    AlphaBboxLoss,
-    IoUBalancedClassification,
+from yolo_alpha.ultralytics.cls_balance import IoUBalancedClassification
+from yolo_alpha.ultralytics.criterion import AlphaBboxLoss, install_criterion
+from yolo_alpha.ultralytics.loss_state import (
     detection_branches,
-    install_criterion,
     loss_state,
     mean_over_ranks,
     restore_loss_state,

@@ -18,12 +18,14 @@ from ultralytics.utils.torch_utils import unwrap_model
 from yolo_alpha import run
 from yolo_alpha.errors import YoloAlphaError
 from yolo_alpha.losses import LossConfigError
-from yolo_alpha.ultralytics.criterion import AlphaBboxLoss, detection_branches
+from yolo_alpha.losses.registry import all_loss_params
+from yolo_alpha.ultralytics.criterion import AlphaBboxLoss
+from yolo_alpha.ultralytics.loss_state import detection_branches
 from yolo_alpha.ultralytics.trainer import AlphaDetectionTrainer
 
 LOSS_KEYS = {"loss": "alpha_giou", "alpha": 2.0, "alpha2": 2.0, "iou_term": "power"}
 # The loss-specific keys (soft_iou's kappa, ...) that these losses do not take: recorded as None.
-UNUSED_LOSS_KEYS = {"focal_gamma": None, "kappa": None, "wiou_alpha": None, "wiou_delta": None}
+UNUSED_LOSS_KEYS = dict.fromkeys(all_loss_params())
 
 # Runs a command in a Python where `import yolo_alpha` fails, as on a machine with only stock Ultralytics.
 WITHOUT_YOLO_ALPHA = (

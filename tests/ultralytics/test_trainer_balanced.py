@@ -12,7 +12,8 @@ from ultralytics.utils.torch_utils import unwrap_model
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.losses.balance import IoUBalance
 from yolo_alpha.losses.wise_iou import IOU_MEAN_INIT
-from yolo_alpha.ultralytics.criterion import IoUBalancedClassification, detection_branches
+from yolo_alpha.ultralytics.cls_balance import IoUBalancedClassification
+from yolo_alpha.ultralytics.loss_state import detection_branches
 from yolo_alpha.ultralytics.trainer import AlphaDetectionTrainer
 
 BALANCE_KEYS = {"iou_cls_eta": 1.5, "iou_loc_lambda": 1.5, "iou_loc_norm": "eq7"}  # the paper's η and λ

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from yolo_alpha.charts.axes import figure_axes, group_rows
-from yolo_alpha.evaluate.coco import COUNT_THRESHOLDS
+from yolo_alpha.metrics import COUNT_THRESHOLDS
 
 
 def plot_count_bars(rows: list[dict], ax=None, title: str = "Detections after NMS (Fig. 2)"):

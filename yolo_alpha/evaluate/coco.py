@@ -15,10 +15,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from yolo_alpha.metrics import IOU_THRESHOLDS, ap_by_threshold
-
-COUNT_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)  # the IoU thresholds of the paper's Fig. 2
-COUNT_KEYS = tuple(f"TP{round(t * 100)}" for t in COUNT_THRESHOLDS)  # TP50, TP60, …, TP90 (results row keys)
+from yolo_alpha.metrics import COUNT_KEYS, COUNT_THRESHOLDS, IOU_THRESHOLDS, ap_by_threshold
 
 
 def evaluate_coco(

@@ -24,15 +24,9 @@ from yolo_alpha.evaluate.coco import (
     evaluate_coco,
     true_positive_counts,
 )
-from yolo_alpha.metrics import ap_by_threshold
+from yolo_alpha.metrics import AP_CONF, AP_NMS_IOU, COUNT_CONF, COUNT_NMS_IOU, ap_by_threshold
 from yolo_alpha.ultralytics.validator import image_shape, run_validator
 
-# Same for every evaluated model (a sweep compares cells under these settings).
-AP_CONF, AP_NMS_IOU = 0.001, 0.7  # Ultralytics' `yolo val` defaults: AP needs the whole precision-recall curve
-# Fig. 2 counts "positively predicted" boxes after NMS at IoU 0.5 (the paper). 0.25 is Ultralytics' predict default:
-# the boxes a user of the detector would keep; at the AP confidence (0.001) nearly every ground truth finds some
-# low-score box, and the counts would measure the NMS rather than the detector.
-COUNT_CONF, COUNT_NMS_IOU = 0.25, 0.5
 EVALUATOR = "pycocotools"
 
 

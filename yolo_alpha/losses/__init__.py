@@ -7,13 +7,12 @@ name the registered losses, ``IOU_TERMS`` the choices of ``iou_term``. Wise-IoU 
 :func:`yolo_alpha.losses.wise_iou.update_iou_mean`. Every refusal is a :class:`LossConfigError` naming the key or
 argument and what is allowed; a pair with a NaN or ±inf coordinate gets a NaN loss.
 
-Where to read: each loss is one documented function (formula, equation number, gradient stops) registered by name in
-:mod:`~.iou_family` (the α-IoU/GIoU/DIoU/CIoU family), :mod:`~.eiou`, :mod:`~.siou`, :mod:`~.mpdiou`,
-:mod:`~.soft_iou`, :mod:`~.wise_iou` and :mod:`~.l1`; those functions are the reference. Training (and ``box_loss``)
-runs the fused path instead for the α-IoU/GIoU/DIoU/CIoU family: :mod:`~.fused` with the closed-form gradient of
-:mod:`~.fused_kernel`, composed one penalty per function like :mod:`~.iou_family`; tests/losses/test_fused.py holds
-the two equal (values and gradients, 1e-10 in float64). :mod:`~.spec` validates the settings, :mod:`~.inputs` the
-tensors given to ``box_loss``, :mod:`~.registry` maps names to functions.
+Where to read: :mod:`~.registry` maps each name to a :class:`~.registry.LossEntry` that carries everything about
+the loss (function, formula, paper, α, keys, state); :mod:`~.compose` declares each "IoU term + penalties" loss once
+and registers both ``x`` and ``alpha_x`` from it. The loss modules: :mod:`~.iou_family` (IoU/GIoU/DIoU/CIoU),
+:mod:`~.eiou`, :mod:`~.siou`, :mod:`~.mpdiou`, :mod:`~.soft_iou`, :mod:`~.wise_iou`, :mod:`~.l1` and the 2023-24
+losses. Each function is the one definition training runs (``YOLO_ALPHA_COMPILE=1``: compiled, :mod:`~.compiled`).
+:mod:`~.spec` validates the settings, :mod:`~.inputs` the tensors given to ``box_loss``.
 """
 
 from yolo_alpha.losses.errors import LossConfigError

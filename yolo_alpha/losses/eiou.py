@@ -13,10 +13,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from yolo_alpha.losses.compose import IoUFamily, register_family
 from yolo_alpha.losses.geometry import aligned_iou_and_union, area_guard, box_width_height, enclosing_box, guarded
-from yolo_alpha.losses.iou_family import diou_penalty, penalty_power, register_classic
-from yolo_alpha.losses.registry import IoUTerm, register
-from yolo_alpha.losses.terms import EPS, power_iou_term, require_unit_powers, safe_pow
+from yolo_alpha.losses.iou_family import diou_penalty
+from yolo_alpha.losses.registry import Param, Reference, register_loss
+from yolo_alpha.losses.terms import EPS, safe_pow
 
 FOCAL_GAMMA = 0.5
 """γ of Focal-EIoU: the paper's default (its experiments pick 0.5 among 0.25 … 2)."""
@@ -36,76 +37,33 @@ def side_penalties(pred: Tensor, target: Tensor, eps: float = EPS) -> tuple[Tens
     return (pw - tw) ** 2 / guarded(enclosing_w**2, guard), (ph - th) ** 2 / guarded(enclosing_h**2, guard)
 
 
-def _alpha_eiou_and_iou(
-    pred: Tensor, target: Tensor, alpha: float, alpha2: float | None, iou_term: IoUTerm, eps: float
-) -> tuple[Tensor, Tensor]:
-    # Returns the IoU as well: Focal-EIoU weights the loss by it.
-    iou, _ = aligned_iou_and_union(pred, target, eps)
-    power = penalty_power(alpha, alpha2)
-    width_penalty, height_penalty = side_penalties(pred, target, eps)
-    loss = (
-        iou_term(iou, alpha, eps)
-        + safe_pow(diou_penalty(pred, target, eps), power)
-        + safe_pow(width_penalty, power)
-        + safe_pow(height_penalty, power)
-    )
-    return loss, iou
+def eiou_penalties(pred: Tensor, target: Tensor, eps: float = EPS) -> tuple[Tensor, Tensor, Tensor]:
+    """Return EIoU's three penalties ``(ρ²/c², ρ²(w, wgt)/Cw², ρ²(h, hgt)/Ch²)``, each ``(N,)`` in [0, 1] (EIoU eq. 8).
 
-
-@register("alpha_eiou")
-def alpha_eiou_loss(
-    pred: Tensor,
-    target: Tensor,
-    *,
-    alpha: float = 3.0,
-    alpha2: float | None = None,
-    iou_term: IoUTerm = power_iou_term,
-    eps: float = EPS,
-) -> Tensor:
-    """Return α-EIoU ``1 − IoU^α + (ρ²/c²)^α₂ + (ρ²(w,wgt)/Cw²)^α₂ + (ρ²(h,hgt)/Ch²)^α₂``, shape (N,) (eq. 3).
-
-    α-IoU's eq. (3) applied to EIoU: each of EIoU's three penalties lies in ``[0, 1]`` and is raised to α₂, as the
-    α-IoU authors power each of CIoU's penalty terms separately. At α = α₂ = 1 it is :func:`eiou_loss`.
-
-    Args:
-        pred: ``(N, 4)`` predicted boxes, xyxy.
-        target: ``(N, 4)`` target boxes, xyxy.
-        alpha: the power α of the IoU term.
-        alpha2: the penalties' power α₂ of eq. (3); None means α.
-        iou_term: :func:`~.terms.power_iou_term` (``1 − IoU^α``) or :func:`~.terms.boxcox_iou_term`.
-        eps: numerical guard of divisions.
+    α-EIoU raises each to α₂ separately, as the α-IoU authors power each of CIoU's penalty terms.
     """
-    loss, _ = _alpha_eiou_and_iou(pred, target, alpha, alpha2, iou_term, eps)
-    return loss
+    return (diou_penalty(pred, target, eps), *side_penalties(pred, target, eps))
 
 
-eiou_loss = register_classic(
-    "eiou",
-    alpha_eiou_loss,
-    """Return EIoU ``1 − IoU + ρ²/c² + ρ²(w,wgt)/Cw² + ρ²(h,hgt)/Ch²`` per xyxy box pair, shape (N,) (eq. 8, EIoU).
+EIOU = Reference(
+    "Zhang, Ren, Zhang, Jia, Wang & Tan 2021, Focal and Efficient IOU Loss (Neurocomputing 2022)", "2101.08158"
+)
 
-    Zhang et al. 2021 (Focal and Efficient IOU Loss), the EIoU loss; :func:`alpha_eiou_loss` at α = α₂ = 1.
-    ρ is the distance between centres, c the diagonal of the enclosing box C, Cw and Ch its width and height.
-    """,
+eiou_loss, alpha_eiou_loss = register_family(
+    IoUFamily(
+        "eiou",
+        lambda pred, target, iou, union, eps: eiou_penalties(pred, target, eps),
+        "1 − IoU + ρ²/c² + ρ²(w, wgt)/Cw² + ρ²(h, hgt)/Ch²",
+        "1 − IoU^α + (ρ²/c²)^α₂ + (ρ²(w, wgt)/Cw²)^α₂ + (ρ²(h, hgt)/Ch²)^α₂",
+        "EIoU eq. 8",
+        EIOU,
+        modifiable=True,
+        doc="ρ: the distance between centres, c the diagonal of the enclosing box C, Cw and Ch its width and height.",
+    )
 )
 
 
-@register(
-    "focal_eiou",
-    params={"focal_gamma": FOCAL_GAMMA},
-    param_help={"focal_gamma": "γ > 0 of focal_eiou's weight IoU^γ (detached); null = 0.5, the paper's"},
-    fixed_alpha=True,
-)
-def focal_eiou_loss(
-    pred: Tensor,
-    target: Tensor,
-    *,
-    alpha: float = 1.0,
-    alpha2: float | None = 1.0,
-    iou_term: IoUTerm = power_iou_term,
-    eps: float = EPS,
-    focal_gamma: float = FOCAL_GAMMA,
-) -> Tensor:
+def focal_eiou_loss(pred: Tensor, target: Tensor, *, eps: float = EPS, focal_gamma: float = FOCAL_GAMMA) -> Tensor:
     """Return Focal-EIoU ``IoU^γ · L_EIoU`` of each xyxy box pair, shape ``(N,)`` (eq. 15, Focal-EIoU).
 
     Zhang et al. 2021 (Focal and Efficient IOU Loss). The weight IoU^γ down-weights low-IoU ("low-quality") pairs;
@@ -117,19 +75,32 @@ def focal_eiou_loss(
     The paper does not stop it explicitly, but without the stop the product rule adds ``γ IoU^(γ−1) L_EIoU ≥ 0``
     to ∂L/∂IoU, a gradient that pushes the IoU *down*: the weight would fight the loss it weights.
 
-    Eq. (3) of α-IoU does not apply: Focal-EIoU is a product, not ``IoU term + penalty``; the IoU^γ weight already
-    is a power of the IoU, and α-IoU's paper compares against it as a separate loss (its Table 2). So it takes
-    α = α₂ = 1 only.
-
     Args:
         pred, target: ``(N, 4)`` xyxy boxes.
-        alpha, alpha2: must be 1 (accepted so that every registered loss has one signature).
-        iou_term: the IoU term of the EIoU part; both terms agree at α = 1.
         eps: numerical guard of divisions.
         focal_gamma: γ > 0 of the weight IoU^γ (config key ``focal_gamma``; the paper's default 0.5).
     """
-    require_unit_powers("focal_eiou", alpha, alpha2, "Focal-EIoU has no α form")
-    loss, iou = _alpha_eiou_and_iou(pred, target, 1.0, 1.0, iou_term, eps)
     with torch.no_grad():
+        iou, _ = aligned_iou_and_union(pred, target, eps)
         weight = safe_pow(iou, focal_gamma)
-    return weight * loss
+    return weight * eiou_loss(pred, target, eps=eps)
+
+
+register_loss(
+    "focal_eiou",
+    focal_eiou_loss,
+    formula="IoU^γ · L_EIoU, IoU^γ detached",
+    equation="Focal-EIoU eq. 15",
+    reference=EIOU,
+    params=(
+        Param(
+            "focal_gamma",
+            FOCAL_GAMMA,
+            "γ > 0 of focal_eiou's weight IoU^γ (detached); null = 0.5, the paper's",
+            zero_hint="γ = 0 is plain EIoU: use loss='eiou'",
+        ),
+    ),
+    why_no_alpha="Focal-EIoU is a product, not 'IoU term + penalty', and its IoU^γ weight already is a power of "
+    "the IoU; α-IoU compares against it as a separate loss (its Table 2)",
+    quality=False,  # IoU^γ-weighted: 0 for disjoint boxes, so 1 − loss is no quality
+)

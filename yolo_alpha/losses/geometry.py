@@ -30,7 +30,7 @@ rounding); below 1e-6 it stops shrinking, so that two identical points still get
 def pair_size(pred: Tensor, target: Tensor) -> Tensor:
     """Return ``s = w + h + wgt + hgt``, clamped into :data:`GUARD_SCALE_RANGE`: each pair's size, ``(N,)``, detached.
 
-    The sum of the four sides, not the enclosing diagonal: it needs no extra min/max (the fused kernel has the
+    The sum of the four sides, not the enclosing diagonal: it needs no extra min/max (the losses have the
     sides already), is > 0 for every pair but two points, and bounds what the guards protect: an overlap length is
     at most s, a union at most s², and ``eps·s² < |B ∪ Bgt|`` for any box of aspect below ~1/(4·eps).
     """
@@ -65,7 +65,7 @@ def guarded(denominator: Tensor, guard: Tensor) -> Tensor:
     """Return ``max(denominator, guard)``, with the gradient of ``denominator + constant`` everywhere.
 
     The guard enters as a constant added only where the denominator is below it (``+ relu(guard − D)``, detached),
-    so the gradient is that of torchvision's ``D + eps`` and the fused kernel needs no mask.
+    so the gradient is that of torchvision's ``D + eps``, with no mask.
     """
     return denominator + (guard - denominator.detach()).clamp(min=0)
 

@@ -114,7 +114,7 @@ def nan_where_non_finite(loss: Tensor, pred: Tensor, target: Tensor) -> Tensor:
 
     How: ``0·x`` is 0 for a finite x and NaN for NaN or ±inf; summing those per row cannot overflow, unlike a sum of
     the coordinates. The factor is computed without gradient, with column adds: ``sum(-1)`` over 4 coordinates is
-    several times slower on CPU, and this runs on every training batch (a few per cent of a fused loss call, forward
+    several times slower on CPU, and this runs on every training batch (a few per cent of a loss call, forward
     and backward, at 10³-10⁴ pairs on a 2-core CPU).
     """
     with torch.no_grad():

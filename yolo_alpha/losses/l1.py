@@ -25,8 +25,8 @@ import torch
 from torch import Tensor
 
 from yolo_alpha.losses.geometry import box_width_height, centre_offsets, length_guard
-from yolo_alpha.losses.registry import IoUTerm, register
-from yolo_alpha.losses.terms import EPS, power_iou_term, require_unit_powers
+from yolo_alpha.losses.registry import Reference, register_loss
+from yolo_alpha.losses.terms import EPS
 
 CENTRE_WEIGHT = 1.0
 """Weight of the centre offsets: MMDetection's 1/0.1 over its IoU losses' loss weight 10."""
@@ -34,30 +34,18 @@ SIZE_WEIGHT = 0.5
 """Weight of the log-size differences: MMDetection's 1/0.2 over its IoU losses' loss weight 10."""
 
 
-@register("l1", fixed_alpha=True, unused=("alpha2", "iou_term"))
-def l1_loss(
-    pred: Tensor,
-    target: Tensor,
-    *,
-    alpha: float = 1.0,
-    alpha2: float | None = 1.0,
-    iou_term: IoUTerm = power_iou_term,
-    eps: float = EPS,
-) -> Tensor:
+def l1_loss(pred: Tensor, target: Tensor, *, eps: float = EPS) -> Tensor:
     """Return ``|Δx_c|/wgt + |Δy_c|/hgt + (|log(w/wgt)| + |log(h/hgt)|)/2`` per xyxy box pair, shape (N,) (Table 2).
 
     The α-IoU paper's ℓ1 baseline (its Table 2; MMDetection's delta-encoded L1 with the target as reference box,
     see the module docstring for the derivation and the weights). It is not an IoU loss, so eq. (3)'s powers of an
-    IoU term and penalty do not apply: it takes α = α₂ = 1 only and ignores ``iou_term``.
+    IoU term and penalty do not apply: it takes no α.
 
     Args:
         pred: ``(N, 4)`` predicted boxes, xyxy.
         target: ``(N, 4)`` target boxes, xyxy: the reference of the encoding.
-        alpha, alpha2: must be 1 (accepted so that every registered loss has one signature).
-        iou_term: unused.
         eps: the relative guard added to every width and height (:func:`~.geometry.length_guard`).
     """
-    require_unit_powers("l1", alpha, alpha2, "ℓ1 is not an IoU loss and has no α form")
     dx, dy = centre_offsets(pred, target)
     pw, ph = box_width_height(pred)
     tw, th = box_width_height(target)
@@ -65,3 +53,14 @@ def l1_loss(
     centre = dx.abs() / (tw + guard) + dy.abs() / (th + guard)
     size = torch.log((pw + guard) / (tw + guard)).abs() + torch.log((ph + guard) / (th + guard)).abs()
     return CENTRE_WEIGHT * centre + SIZE_WEIGHT * size
+
+
+register_loss(
+    "l1",
+    l1_loss,
+    formula="|Δx_c|/wgt + |Δy_c|/hgt + (|log w/wgt| + |log h/hgt|)/2",
+    equation="α-IoU Table 2, ℓ1 row",
+    reference=Reference("MMDetection's delta-encoded L1 (DeltaXYWHBBoxCoder) ÷ 10, the α-IoU paper's ℓ1 baseline"),
+    why_no_alpha="ℓ1 is not an IoU loss: eq. 3's powers of an IoU term and a penalty do not apply",
+    symmetric=False,
+)

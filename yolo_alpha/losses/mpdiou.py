@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from yolo_alpha.losses.geometry import aligned_iou_and_union, area_guard, box_width_height, enclosing_box, guarded
-from yolo_alpha.losses.iou_family import penalty_power, register_classic
-from yolo_alpha.losses.registry import IoUTerm, register
-from yolo_alpha.losses.terms import EPS, power_iou_term, safe_pow
+from yolo_alpha.losses.compose import IoUFamily, register_family
+from yolo_alpha.losses.geometry import area_guard, box_width_height, enclosing_box, guarded
+from yolo_alpha.losses.registry import Reference
+from yolo_alpha.losses.terms import EPS
 
 
 def corner_penalties(pred: Tensor, target: Tensor, eps: float = EPS) -> tuple[Tensor, Tensor]:
@@ -42,34 +42,16 @@ def corner_penalties(pred: Tensor, target: Tensor, eps: float = EPS) -> tuple[Te
     return ((tx1 - px1) ** 2 + (ty1 - py1) ** 2) / diagonal_sq, ((tx2 - px2) ** 2 + (ty2 - py2) ** 2) / diagonal_sq
 
 
-@register("alpha_mpdiou")
-def alpha_mpdiou_loss(
-    pred: Tensor,
-    target: Tensor,
-    *,
-    alpha: float = 3.0,
-    alpha2: float | None = None,
-    iou_term: IoUTerm = power_iou_term,
-    eps: float = EPS,
-) -> Tensor:
-    """Return α-MPDIoU ``1 − IoU^α + (d1²/c²)^α₂ + (d2²/c²)^α₂`` of each xyxy box pair, shape ``(N,)`` (eq. 3).
-
-    α-IoU's eq. (3) applied to MPDIoU, each corner penalty raised to α₂ (as α-CIoU powers each penalty).
-    At α = α₂ = 1 it is :func:`mpdiou_loss`. Arguments as :func:`~.iou_family.alpha_giou_loss`.
-    """
-    iou, _ = aligned_iou_and_union(pred, target, eps)
-    power = penalty_power(alpha, alpha2)
-    top_left, bottom_right = corner_penalties(pred, target, eps)
-    return iou_term(iou, alpha, eps) + safe_pow(top_left, power) + safe_pow(bottom_right, power)
-
-
-mpdiou_loss = register_classic(
-    "mpdiou",
-    alpha_mpdiou_loss,
-    """Return MPDIoU ``1 − IoU + d1²/c² + d2²/c²`` of each xyxy box pair, shape ``(N,)`` (eq. 9, MPDIoU).
-
-    Ma & Xu 2023 (MPDIoU), with the enclosing box's squared diagonal c² in place of the image's w² + h² (see the
-    module docstring for why). d1, d2: distances between the top-left and between the bottom-right corners.
-    :func:`alpha_mpdiou_loss` at α = α₂ = 1.
-    """,
+mpdiou_loss, alpha_mpdiou_loss = register_family(
+    IoUFamily(
+        "mpdiou",
+        lambda pred, target, iou, union, eps: corner_penalties(pred, target, eps),
+        "1 − IoU + d1²/c² + d2²/c²",
+        "1 − IoU^α + (d1²/c²)^α₂ + (d2²/c²)^α₂",
+        "MPDIoU eq. 9",
+        Reference("Ma & Xu 2023, MPDIoU", "2307.07662"),
+        doc="d1, d2: the distances between the top-left and between the bottom-right corners; c² (the enclosing "
+        "box's squared diagonal) replaces the paper's image w² + h², which a loss on boxes does not know (see "
+        ":mod:`yolo_alpha.losses.mpdiou`). α-MPDIoU powers each corner penalty, as α-CIoU powers each penalty.",
+    )
 )

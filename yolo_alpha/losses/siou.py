@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from yolo_alpha.losses.compose import IoUFamily, register_family
 from yolo_alpha.losses.geometry import (
-    aligned_iou_and_union,
     area_guard,
     box_width_height,
     centre_offsets,
@@ -23,9 +23,8 @@ from yolo_alpha.losses.geometry import (
     guarded,
     length_guard,
 )
-from yolo_alpha.losses.iou_family import penalty_power, register_classic
-from yolo_alpha.losses.registry import IoUTerm, register
-from yolo_alpha.losses.terms import EPS, power_iou_term, safe_pow
+from yolo_alpha.losses.registry import Reference
+from yolo_alpha.losses.terms import EPS
 
 SIOU_THETA = 4.0
 """θ of the shape cost: the paper's choice (it recommends θ in [2, 6]; 4 in its experiments and code)."""
@@ -59,50 +58,48 @@ def distance_cost(pred: Tensor, target: Tensor, angle: Tensor, eps: float = EPS)
     return (1 - torch.exp(-gamma * rho_x)) + (1 - torch.exp(-gamma * rho_y))
 
 
-def shape_cost(pred: Tensor, target: Tensor, theta: float = SIOU_THETA, eps: float = EPS) -> Tensor:
+def shape_cost(
+    pred: Tensor,
+    target: Tensor,
+    theta: float = SIOU_THETA,
+    eps: float = EPS,
+    weights: tuple[Tensor | float, Tensor | float] = (1.0, 1.0),
+) -> Tensor:
     """Return SIoU's shape cost ``Ω = Σ_{t=w,h} (1 − exp(−ω_t))^θ``, ``ω_w = |w − wgt| / max(w, wgt)``, shape (N,).
 
-    Each ω lies in [0, 1], so Ω lies in [0, 2(1 − e⁻¹)^θ]. The guard (:func:`~.geometry.length_guard`) keeps two
-    zero-width boxes at ω = 0.
+    Each ω lies in [0, 1], so Ω lies in [0, 2(1 − e⁻¹)^θ]. ``weights`` (a_w, a_h) multiply ω_w and ω_h: (1, 1) is
+    SIoU's; Shape-IoU weights them by its target-shape weights (hh, ww) (:func:`~.shape_iou.shape_shape_cost`).
+    Each ``max`` is guarded (:func:`~.geometry.length_guard`) only where it is ~0, so two zero-width boxes get
+    ω = 0, not 0/0; ``1 − e^(−ω)`` is computed as ``−expm1(−ω)``, exact for small ω.
     """
     pw, ph = box_width_height(pred)
     tw, th = box_width_height(target)
     guard = length_guard(pred, target, eps)
-    omega_w = (pw - tw).abs() / (torch.maximum(pw, tw) + guard)
-    omega_h = (ph - th).abs() / (torch.maximum(ph, th) + guard)
-    return (1 - torch.exp(-omega_w)) ** theta + (1 - torch.exp(-omega_h)) ** theta
+    omega_w = weights[0] * (pw - tw).abs() / guarded(torch.maximum(pw, tw), guard)
+    omega_h = weights[1] * (ph - th).abs() / guarded(torch.maximum(ph, th), guard)
+    return (-torch.expm1(-omega_w)) ** theta + (-torch.expm1(-omega_h)) ** theta
 
 
-@register("alpha_siou")
-def alpha_siou_loss(
-    pred: Tensor,
-    target: Tensor,
-    *,
-    alpha: float = 3.0,
-    alpha2: float | None = None,
-    iou_term: IoUTerm = power_iou_term,
-    eps: float = EPS,
-) -> Tensor:
-    """Return α-SIoU ``1 − IoU^α + (Δ/2)^α₂ + (Ω/2)^α₂`` of each xyxy box pair, shape ``(N,)`` (eq. 3).
+def siou_penalties(pred: Tensor, target: Tensor, eps: float = EPS) -> tuple[Tensor, Tensor]:
+    """Return SIoU's penalty ``(Δ + Ω)/2`` as its two halves ``(Δ/2, Ω/2)``, each ``(N,)`` in [0, 1) (SIoU eq. 13).
 
-    α-IoU's eq. (3) applied to SIoU. SIoU's penalty (Δ + Ω)/2 is the sum of two costs, each halved into [0, 1),
-    and each is raised to α₂ separately, as the α-IoU authors power each additive penalty of CIoU; a single power
-    of the sum would exceed 1 (the sum lies in [0, 2)) and α₂ > 1 would then amplify instead of down-weight it.
-    At α = α₂ = 1 it is :func:`siou_loss`. Arguments as :func:`~.iou_family.alpha_giou_loss`.
+    α-SIoU raises each half to α₂ separately, as the α-IoU authors power each additive penalty of CIoU; a single
+    power of the sum would exceed 1 (the sum lies in [0, 2)) and α₂ > 1 would then amplify instead of down-weight it.
     """
-    iou, _ = aligned_iou_and_union(pred, target, eps)
-    power = penalty_power(alpha, alpha2)
     distance = distance_cost(pred, target, angle_cost(pred, target, eps), eps)
-    shape = shape_cost(pred, target, SIOU_THETA, eps)
-    return iou_term(iou, alpha, eps) + safe_pow(distance / 2, power) + safe_pow(shape / 2, power)
+    return distance / 2, shape_cost(pred, target, SIOU_THETA, eps) / 2
 
 
-siou_loss = register_classic(
-    "siou",
-    alpha_siou_loss,
-    """Return SIoU ``1 − IoU + (Δ + Ω)/2`` of each xyxy box pair, shape ``(N,)`` (eq. 13, SIoU).
-
-    Gevorgyan 2022 (SIoU Loss): Δ is the angle-aware distance cost (:func:`distance_cost`, with the angle cost Λ of
-    :func:`angle_cost`), Ω the shape cost with θ = 4 (:func:`shape_cost`). :func:`alpha_siou_loss` at α = α₂ = 1.
-    """,
+siou_loss, alpha_siou_loss = register_family(
+    IoUFamily(
+        "siou",
+        lambda pred, target, iou, union, eps: siou_penalties(pred, target, eps),
+        "1 − IoU + (Δ + Ω)/2",
+        "1 − IoU^α + (Δ/2)^α₂ + (Ω/2)^α₂",
+        "SIoU eq. 13",
+        Reference("Gevorgyan 2022, SIoU Loss", "2205.12740"),
+        modifiable=True,
+        doc="Δ: the angle-aware distance cost (:func:`distance_cost`, with the angle cost Λ of :func:`angle_cost`), "
+        "Ω: the shape cost with θ = 4 (:func:`shape_cost`).",
+    )
 )

@@ -31,9 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from yolo_alpha.losses.compose import IoUFamily, register_family
 from yolo_alpha.losses.geometry import area_guard, box_width_height, guarded
-from yolo_alpha.losses.registry import IoUTerm, register
-from yolo_alpha.losses.terms import EPS, power_iou_term, require_unit_powers
+from yolo_alpha.losses.registry import Param, Reference
+from yolo_alpha.losses.terms import EPS
 
 SOFT_IOU_KAPPA = 30.0
 """κ of the soft max/min, in 1/(box unit): 30 for Ultralytics' grid-cell boxes (module docstring says why)."""
@@ -77,55 +78,21 @@ def soft_iou(pred: Tensor, target: Tensor, kappa: float = SOFT_IOU_KAPPA, eps: f
     return intersection / guarded(pred_area + target_area - intersection, area_guard(pred, target, eps))
 
 
-@register("alpha_soft_iou", params={"kappa": SOFT_IOU_KAPPA}, param_help={"kappa": KAPPA_HELP}, unused=("alpha2",))
-def alpha_soft_iou_loss(
-    pred: Tensor,
-    target: Tensor,
-    *,
-    alpha: float = 3.0,
-    alpha2: float | None = None,
-    iou_term: IoUTerm = power_iou_term,
-    eps: float = EPS,
-    kappa: float = SOFT_IOU_KAPPA,
-) -> Tensor:
-    """Return the α soft-IoU loss ``1 − softIoU^α`` of each xyxy box pair, shape ``(N,)`` (eq. 2/4, α-IoU).
-
-    α-IoU's power applied to :func:`soft_iou` exactly as ``alpha_iou`` applies it to the IoU (eq. 2, or eq. 1 with
-    ``iou_term="boxcox"``): the soft IoU is in [0, 1] like the IoU. There is no penalty term, so ``alpha2`` is
-    unused. At α = 1 it is :func:`soft_iou_loss`.
-
-    Args:
-        pred, target: ``(N, 4)`` xyxy boxes.
-        alpha: the power α of the IoU term.
-        alpha2: unused (no penalty term); accepted so that every registered loss has one signature.
-        iou_term: :func:`~.terms.power_iou_term` or :func:`~.terms.boxcox_iou_term`.
-        eps: numerical guard of divisions.
-        kappa: κ > 0 of the soft max/min (config key ``kappa``), in 1/(box unit); default 30 for grid cells.
-    """
-    return iou_term(soft_iou(pred, target, kappa, eps), alpha, eps)
-
-
-@register(
-    "soft_iou",
-    alpha_form="alpha_soft_iou",
-    params={"kappa": SOFT_IOU_KAPPA},
-    param_help={"kappa": KAPPA_HELP},
-    unused=("alpha2",),
+soft_iou_loss, alpha_soft_iou_loss = register_family(
+    IoUFamily(
+        "soft_iou",
+        None,
+        "1 − softIoU",
+        "1 − softIoU^α",
+        "differentiable-soft-iou seed (SoftIoULoss); α-IoU eq. 4, left",
+        Reference(
+            "How can a differentiable IoU loss function be created for machine learning? (2025), softMax/softMin"
+        ),
+        scored_iou=lambda pred, target, iou, eps, kappa: soft_iou(pred, target, kappa, eps),
+        iou_params=(Param("kappa", SOFT_IOU_KAPPA, KAPPA_HELP, length_power=-1),),
+        alpha_equation="α-IoU eq. 2/4 on the soft IoU",
+        doc="The seed's SoftIoULoss made stable (see :mod:`yolo_alpha.losses.soft_iou`): corners by a soft max/min "
+        "of sharpness κ (key ``kappa``, per box unit; 30 for the grid-cell boxes of training). No penalty term: α₂ "
+        "is unused.",
+    )
 )
-def soft_iou_loss(
-    pred: Tensor,
-    target: Tensor,
-    *,
-    alpha: float = 1.0,
-    alpha2: float | None = 1.0,
-    iou_term: IoUTerm = power_iou_term,
-    eps: float = EPS,
-    kappa: float = SOFT_IOU_KAPPA,
-) -> Tensor:
-    """Return the soft-IoU loss ``1 − softIoU`` of each xyxy box pair, shape ``(N,)`` (eq. 4 left, α-IoU, at α = 1).
-
-    The seed's SoftIoULoss, made stable (module docstring); :func:`alpha_soft_iou_loss` at α = 1.
-    ``alpha``, ``alpha2`` must be 1; ``kappa`` as in :func:`alpha_soft_iou_loss`.
-    """
-    require_unit_powers("soft_iou", alpha, alpha2, "use alpha_soft_iou")
-    return alpha_soft_iou_loss(pred, target, alpha=1.0, alpha2=1.0, iou_term=iou_term, eps=eps, kappa=kappa)

@@ -2,8 +2,8 @@
 
 The user-facing keys, as in ``cfg/default.yaml``: ``loss`` (a name in :data:`~.registry.LOSSES`), ``alpha``
 (α of eq. 3/4), ``alpha2`` (α₂ of eq. 3), ``iou_term`` (a key of :data:`~.terms.IOU_TERMS`), and the keys some
-losses take of their own (:func:`~.registry.all_loss_params`: ``focal_gamma``, ``kappa``, ``wiou_alpha``,
-``wiou_delta``), None meaning the loss's default. Every error message about them is raised here, once, when the
+losses take of their own (:func:`~.registry.all_loss_params`, declared with each loss), None meaning the loss's
+default. Every error message about them is raised here, once, when the
 settings are resolved; a :class:`LossSpec` is then called once per training batch without checking them again.
 Numbers and names are checked with :mod:`yolo_alpha.checks`, so every message has the project's one shape
 (``<key> must be <what is allowed>, got <value>``); :func:`box_loss`'s tensor arguments with :mod:`~.inputs`.
@@ -20,20 +20,32 @@ from torch import Tensor
 
 from yolo_alpha.checks import choice, did_you_mean, is_number, number
 
-# Imported for their side effect: registering the losses.
-from yolo_alpha.losses import eiou, iou_family, l1, mpdiou, siou, soft_iou, wise_iou  # noqa: F401
+# Imported for their side effect: registering the losses (a modifier after the families it modifies).
+from yolo_alpha.losses import (  # noqa: F401
+    eiou,
+    focaler_iou,
+    inner_iou,
+    iou_family,
+    l1,
+    mpdiou,
+    nwd,
+    piou,
+    shape_iou,
+    siou,
+    soft_iou,
+    wise_iou,
+)
+from yolo_alpha.losses.compiled import compiled
 from yolo_alpha.losses.errors import LossConfigError
-from yolo_alpha.losses.fused import fused_loss, use_fused
 from yolo_alpha.losses.inputs import check_boxes, check_state, nan_where_non_finite
 from yolo_alpha.losses.registry import (
     CORE_KEYS,
     LOSSES,
     all_loss_params,
     alpha_form_of,
-    loss_params_of,
+    loss_entry,
     loss_state_of,
     losses_taking,
-    losses_using,
     losses_with_state,
     takes_alpha,
     unused_keys_of,
@@ -51,15 +63,8 @@ MAX_ALPHA = 100.0
 REDUCTIONS = ("none", "mean", "sum")
 DEFAULT_IOU_TERM = "power"
 
-# Said after "must be a finite number > 0, got 0" for a loss key where 0 has a meaning of its own.
-_ZERO_HINTS = {"focal_gamma": "γ = 0 is plain EIoU: use loss='eiou'"}
 # What alpha / alpha2 raises to its power, for the messages about large powers.
 _POWERED = {"alpha": ("IoU^α", "the box gradient"), "alpha2": ("each penalty P^α₂", "the penalties' gradient")}
-
-
-def _check_own_key(key: str, value: object) -> float:
-    hint = _ZERO_HINTS.get(key, "") if is_number(value) and value == 0 else ""
-    return number(key, value, low=0, low_open=True, hint=hint, error=LossConfigError)
 
 
 def _check_power(key: str, value: object, *, zero_allowed: bool = False, zero_hint: str = "") -> float:
@@ -98,19 +103,16 @@ def _check_fixed_alpha(loss: str, key: str, value: float) -> None:
             f"use loss={alpha_form!r} for a power α"
         )
     raise LossConfigError(
-        f"loss={loss!r} takes no power (eq. 3 of α-IoU does not apply to it; see 'yolo-alpha help losses') "
+        f"loss={loss!r} takes no power α ({loss_entry(loss).why_no_alpha}; see 'yolo-alpha help losses') "
         f"but {key}={value} was given"
     )
 
 
-def _named(losses: list[str]) -> str:
-    # A short list is named; a long one by what it leaves out.
-    if len(losses) <= 8:
-        return ", ".join(losses)
-    return "any loss but " + ", ".join(name for name in LOSSES if name not in losses)
-
-
-_UNUSED_WHY = {"alpha2": "it has no penalty term (eq. 3's P^α₂)", "iou_term": "it is not an IoU loss"}
+# Why a loss ignores a core key, and which losses use it (the lists are long: named by what they share).
+_UNUSED_WHY = {
+    "alpha2": ("it has no penalty term (eq. 3's P^α₂)", "an alpha_* loss with penalty terms, e.g. alpha_ciou"),
+    "iou_term": ("it takes no power α, and the IoU terms differ only in α", "an alpha_* loss"),
+}
 
 
 def _refuse_unused(loss: str, given: dict[str, object], resolved: dict[str, object]) -> None:
@@ -119,8 +121,8 @@ def _refuse_unused(loss: str, given: dict[str, object], resolved: dict[str, obje
     for key in unused_keys_of(loss):
         if given[key] is not None and given[key] != resolved[key]:
             raise LossConfigError(
-                f"{key}={given[key]!r} is not used by loss={loss!r}: {_UNUSED_WHY[key]}. Leave {key} unset, or "
-                f"choose a loss that uses it: {_named(losses_using(key))}"
+                f"{key}={given[key]!r} is not used by loss={loss!r}: {_UNUSED_WHY[key][0]}. Leave {key} unset, or "
+                f"choose a loss that uses it: {_UNUSED_WHY[key][1]}"
             )
 
 
@@ -139,14 +141,18 @@ def _resolve_params(loss: str, given: dict[str, object]) -> tuple[tuple[str, flo
             raise LossConfigError(
                 f"{key!r} is not a box-loss key. Valid: {', '.join(valid)}.{did_you_mean(key, valid)}"
             )
-        if value is not None and key not in loss_params_of(loss):
+        if value is not None and key not in {param.key for param in loss_entry(loss).params}:
             raise LossConfigError(
                 f"{key} applies only to {', '.join(losses_taking(key))}; got {key}={value!r} with loss={loss!r}"
             )
     resolved = {}
-    for key, default in loss_params_of(loss).items():
-        value = given.get(key)
-        resolved[key] = default if value is None else _check_own_key(key, value)
+    for param in loss_entry(loss).params:
+        value = given.get(param.key)
+        resolved[param.key] = param.default if value is None else param.checked(value)
+    rule = loss_entry(loss).rule
+    message = rule(resolved) if rule is not None else None
+    if message:
+        raise LossConfigError(message)
     return tuple(sorted(resolved.items()))
 
 
@@ -186,7 +192,9 @@ class LossSpec:
         float16, bfloat16 and float32 inputs are computed and returned in float32 with autocast disabled: powers
         of IoU near 1 and the eps guards (1e-7) are below half precision. float64 inputs stay float64 (gradcheck).
         A pair with a NaN or ±inf coordinate gets a NaN loss (:func:`~.inputs.nan_where_non_finite`), other pairs
-        are unaffected. The fused path runs where it exists (:mod:`~.fused`), with the reference's values.
+        are unaffected. The loss's registered function is called with exactly the keys its entry declares (a loss
+        that takes no α is never handed one); with ``YOLO_ALPHA_COMPILE=1`` it is ``torch.compile`` of that same
+        function (:mod:`~.compiled`).
 
         Not checked here, for speed (this runs once per training batch): shapes, dtypes, the meta device, inverted
         boxes and ``iou_mean``, which :func:`box_loss` refuses. The trainer's inputs cannot have those faults: its
@@ -206,22 +214,12 @@ class LossSpec:
             unknown = sorted(set(state) - set(loss_state_of(self.loss)))
             if unknown:
                 raise LossConfigError(f"loss={self.loss!r} takes no state {', '.join(unknown)}")
-        loss_fn = LOSSES[self.loss]  # the reference path, always correct
-        if not self.params and not state and use_fused(len(pred), pred.device):
-            loss_fn = fused_loss(self.loss) or loss_fn  # same values and gradients (tests/losses/test_fused.py)
+        entry = LOSSES[self.loss]
+        keywords = entry.core_keywords(self.alpha, self.alpha2, IOU_TERMS[self.iou_term])
         dtype = torch.float64 if torch.promote_types(pred.dtype, target.dtype) == torch.float64 else torch.float32
         pred, target = pred.to(dtype), target.to(dtype)
         with torch.autocast(device_type=pred.device.type, enabled=False):
-            loss = loss_fn(
-                pred,
-                target,
-                alpha=self.alpha,
-                alpha2=self.alpha2,
-                iou_term=IOU_TERMS[self.iou_term],
-                eps=EPS,
-                **dict(self.params),
-                **state,
-            )
+            loss = compiled(entry.fn)(pred, target, eps=EPS, **keywords, **dict(self.params), **state)
             return nan_where_non_finite(loss, pred, target)
 
     def as_dict(self) -> dict[str, str | float | None]:
@@ -245,8 +243,8 @@ def resolve_loss(
     """Return the validated :class:`LossSpec` for the user-facing loss keys, with defaults filled in.
 
     Args:
-        loss: a registered name; ``iou giou diou ciou eiou siou mpdiou soft_iou`` are classic α = 1 losses with
-            ``alpha_*`` α forms; ``focal_eiou wiou_v1 wiou l1`` take α = 1 only (eq. 3 does not apply to them).
+        loss: a registered name (``yolo-alpha help losses``): the ``alpha_*`` losses take α; a classic loss is its
+            α form at α = 1; the others take no α (eq. 3 does not apply to them; their entry says why).
         alpha: α; None means 3.0 for the alpha_* losses (the paper's choice) and 1.0 for the others, which accept
             nothing else. Must be a finite number in (0, 100]; 0 is allowed with ``iou_term="boxcox"`` (−log IoU,
             eq. 2). Above 10, beyond the paper's range (Fig. 6), a UserWarning says so; above 100 it is refused:
@@ -254,10 +252,10 @@ def resolve_loss(
         alpha2: α₂ in (0, 100] of the penalty terms (eq. 3), warned above 10 as ``alpha``; None means ``alpha``.
             Must be given when ``alpha`` is 0.
         iou_term: ``"power"`` or ``"boxcox"`` (:data:`~.terms.IOU_TERMS`).
-        **params: the losses' own keys (:func:`~.registry.all_loss_params`), each a finite number > 0 or None for
-            the loss's default; a non-null key the chosen loss does not take is refused, and so is a core key it
-            ignores (:func:`~.registry.unused_keys_of`: ``alpha2`` for ``alpha_iou``, which has no penalty term)
-            given a value other than its resolved one.
+        **params: the losses' own keys (:func:`~.registry.all_loss_params`), each a number in the range its
+            :class:`~.registry.Param` declares, or None for the loss's default; a non-null key the chosen loss does
+            not take is refused, and so is a core key it ignores (:func:`~.registry.unused_keys_of`: ``alpha2``
+            for ``alpha_iou``, which has no penalty term) given a value other than its resolved one.
 
     Raises:
         LossConfigError: naming the offending key and what it accepts.
@@ -336,7 +334,7 @@ def box_loss(
             on the meta device, or inverted (x2 < x1 or y2 < y1 in a finite row: the message names the argument and
             shows the row); for an invalid state input. :class:`LossSpec` skips the checks of the tensors.
     """
-    state_keys = loss_state_of(loss) if isinstance(loss, str) else {}
+    state_keys = loss_state_of(loss) if isinstance(loss, str) and loss in LOSSES else {}  # else: resolve_loss refuses
     state = {key: value for key, value in keys.items() if key in state_keys}
     params = {key: value for key, value in keys.items() if key not in state_keys}
     spec = resolve_loss(loss, alpha, alpha2, iou_term, **params)

@@ -80,13 +80,3 @@ IOU_TERMS = {
     "boxcox": boxcox_iou_term,
 }
 """``iou_term`` key -> IoU term: ``power`` is 1 − IoU^α (eq. 2/4), ``boxcox`` is (1 − IoU^α)/α (eq. 1)."""
-
-
-def require_unit_powers(name: str, alpha: float, alpha2: float | None, hint: str) -> None:
-    """Raise ValueError unless ``alpha == 1`` and ``alpha2`` is None or 1: for losses fixed at α = α₂ = 1.
-
-    :func:`~.spec.resolve_loss` gives users the friendly error first; this stops a direct call of the registered
-    function from silently ignoring a power. ``hint`` says what to use instead (an α form, or why there is none).
-    """
-    if alpha != 1 or alpha2 not in (None, 1):
-        raise ValueError(f"{name} is the α = 1 loss; got alpha={alpha!r}, alpha2={alpha2!r} ({hint})")

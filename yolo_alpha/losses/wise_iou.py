@@ -29,8 +29,8 @@ from yolo_alpha.losses.geometry import (
     enclosing_box,
     guarded,
 )
-from yolo_alpha.losses.registry import IoUTerm, register
-from yolo_alpha.losses.terms import EPS, power_iou_term, require_unit_powers
+from yolo_alpha.losses.registry import Param, Reference, register_loss
+from yolo_alpha.losses.terms import EPS
 
 WIOU_ALPHA = 1.9
 """a of r = β / (δ a^(β − δ)): the official code's default for v3 (the paper's YOLOv7 experiments)."""
@@ -41,7 +41,7 @@ IOU_MEAN_INIT = 1.0
 IOU_MEAN_MOMENTUM = 1 - 0.5 ** (1 / 7000)
 """Momentum m of the running mean: the official code's default, a half-life of 7000 updates (batches)."""
 
-_NO_ALPHA = "Wise-IoU has no α form: eq. 3 of α-IoU does not apply to a product"
+_NO_ALPHA = "Wise-IoU is a product R·(1 − IoU), not 'IoU term + penalty': eq. 3 of α-IoU does not apply"
 
 
 def distance_attention(pred: Tensor, target: Tensor, eps: float = EPS) -> Tensor:
@@ -80,49 +80,24 @@ def focusing_coefficient(
         return beta / (wiou_delta * wiou_alpha ** (beta - wiou_delta))
 
 
-@register("wiou_v1", fixed_alpha=True)
-def wiou_v1_loss(
-    pred: Tensor,
-    target: Tensor,
-    *,
-    alpha: float = 1.0,
-    alpha2: float | None = 1.0,
-    iou_term: IoUTerm = power_iou_term,
-    eps: float = EPS,
-) -> Tensor:
+def wiou_v1_loss(pred: Tensor, target: Tensor, *, eps: float = EPS) -> Tensor:
     """Return Wise-IoU v1 ``R_WIoU · (1 − IoU)``, ``R_WIoU = exp(ρ²/(Wg² + Hg²)*)``, shape ``(N,)`` (eq. 8, WIoU).
 
-    Tong et al. 2023 (Wise-IoU). :func:`distance_attention` explains the detached enclosing size. Takes
-    α = α₂ = 1 only (see the module docstring); ``iou_term`` gives 1 − IoU at α = 1 either way.
+    Tong et al. 2023 (Wise-IoU). :func:`distance_attention` explains the detached enclosing size. Takes no α (see
+    the module docstring).
 
     Args:
         pred, target: ``(N, 4)`` xyxy boxes.
-        alpha, alpha2: must be 1 (accepted so that every registered loss has one signature).
-        iou_term: the IoU term at α = 1.
         eps: numerical guard of divisions.
     """
-    require_unit_powers("wiou_v1", alpha, alpha2, _NO_ALPHA)
     iou, _ = aligned_iou_and_union(pred, target, eps)
-    return distance_attention(pred, target, eps) * iou_term(iou, 1.0, eps)
+    return distance_attention(pred, target, eps) * (1 - iou)
 
 
-@register(
-    "wiou",
-    params={"wiou_alpha": WIOU_ALPHA, "wiou_delta": WIOU_DELTA},
-    param_help={
-        "wiou_alpha": "a > 0 of wiou's focusing r = β/(δ a^(β − δ)); null = 1.9 (not alpha: that is α-IoU's power)",
-        "wiou_delta": "δ > 0 of wiou's focusing r = β/(δ a^(β − δ)); null = 3",
-    },
-    state={"iou_mean": IOU_MEAN_INIT},
-    fixed_alpha=True,
-)
 def wiou_loss(
     pred: Tensor,
     target: Tensor,
     *,
-    alpha: float = 1.0,
-    alpha2: float | None = 1.0,
-    iou_term: IoUTerm = power_iou_term,
     eps: float = EPS,
     wiou_alpha: float = WIOU_ALPHA,
     wiou_delta: float = WIOU_DELTA,
@@ -139,18 +114,44 @@ def wiou_loss(
 
     Args:
         pred, target: ``(N, 4)`` xyxy boxes.
-        alpha, alpha2: must be 1 (accepted so that every registered loss has one signature).
-        iou_term: the IoU term at α = 1.
         eps: numerical guard of divisions.
         wiou_alpha: a > 0 (config key ``wiou_alpha``; not ``alpha``, which is α-IoU's power). Default 1.9.
         wiou_delta: δ > 0 (config key ``wiou_delta``). Default 3.
         iou_mean: running mean of 1 − IoU, a float or 0-dim tensor (state, not a config key).
     """
-    require_unit_powers("wiou", alpha, alpha2, _NO_ALPHA)
     iou, _ = aligned_iou_and_union(pred, target, eps)
-    iou_loss = iou_term(iou, 1.0, eps)
+    iou_loss = 1 - iou
     coefficient = focusing_coefficient(iou_loss, iou_mean, wiou_alpha, wiou_delta, eps)
     return coefficient * distance_attention(pred, target, eps) * iou_loss
+
+
+WISE_IOU = Reference("Tong, Chen, Xu & Yu 2023, Wise-IoU", "2301.10051", "https://github.com/Instinct323/wiou")
+register_loss(
+    "wiou_v1",
+    wiou_v1_loss,
+    formula="R · (1 − IoU), R = exp(ρ² / (Wg² + Hg²)), enclosing size detached",
+    equation="Wise-IoU eq. 8",
+    reference=WISE_IOU,
+    why_no_alpha=_NO_ALPHA,
+)
+register_loss(
+    "wiou",
+    wiou_loss,
+    formula="r · R · (1 − IoU), r = β / (δ a^(β − δ)), β = (1 − IoU) / its running mean, r detached",
+    equation="Wise-IoU eq. 13 (v3)",
+    reference=WISE_IOU,
+    params=(
+        Param(
+            "wiou_alpha",
+            WIOU_ALPHA,
+            "a > 0 of wiou's focusing r = β/(δ a^(β − δ)); null = 1.9 (not alpha: that is α-IoU's power)",
+        ),
+        Param("wiou_delta", WIOU_DELTA, "δ > 0 of wiou's focusing r = β/(δ a^(β − δ)); null = 3"),
+    ),
+    state={"iou_mean": IOU_MEAN_INIT},
+    why_no_alpha=_NO_ALPHA,
+    quality=False,  # the focusing r is small for outliers: a far box's small loss is no quality
+)
 
 
 def update_iou_mean(mean: Tensor, batch_iou_loss: Tensor, momentum: float = IOU_MEAN_MOMENTUM) -> Tensor:

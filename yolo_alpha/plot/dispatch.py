@@ -63,7 +63,7 @@ PLOTS: dict[str, PlotEntry] = {
         key_help="losses=l1,ciou,alpha_ciou n=2000 seed=0",
     ),
     "iou-hist": PlotEntry(
-        "yolo_alpha.plot.iou_hist",
+        "yolo_alpha.evaluate.iou_hist",  # it runs a detector: evaluate/, below which plot/ never reaches
         "plot_iou_hist",
         ("weights", "data", "conf", "imgsz", "batch", "device"),
         list_keys=("weights",),

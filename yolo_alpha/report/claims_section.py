@@ -9,18 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from yolo_alpha.charts.files import write_csv
-from yolo_alpha.evaluate.coco import COUNT_KEYS
+from yolo_alpha.config_labels import config_label
+from yolo_alpha.metrics import COUNT_KEYS
+from yolo_alpha.model_families import ANCHOR_FAMILY, FAMILIES, TASK_ALIGNED_FAMILY
 from yolo_alpha.report import figures
 from yolo_alpha.report.sweep_base import SweepBase, with_base_keys
-from yolo_alpha.report.tables import config_label
-
-# Modules, not names: yolo_alpha.reproduce imports yolo_alpha.report.tables, so when it is imported first this module
-# runs while reproduce.claims is half-defined (pairing and stats are not): claims' names are looked up at call time.
 from yolo_alpha.reproduce import claims as paper
 from yolo_alpha.reproduce import pairing, stats
 
 TITLE = "## Claims of the α-IoU paper"
-REGIME_NAMES = {pairing.ANCHOR: "anchor-based YOLOv5", pairing.TASK_ALIGNED: "task-aligned"}
+REGIME_NAMES = {ANCHOR_FAMILY: "anchor-based YOLOv5", TASK_ALIGNED_FAMILY: "task-aligned"}
 CLAIMS_CSV_COLUMNS = (
     "claim",
     "regime",
@@ -136,7 +134,7 @@ def shared_settings(found: list) -> dict[str, dict]:
 def _shared_lines(shared: dict[str, dict]) -> list[str]:
     if not shared:
         return []
-    order = sorted(shared, key=pairing.REGIMES.index)
+    order = sorted(shared, key=list(FAMILIES).index)
     parts = [f"{_regime(regime)}: `{config_label(shared[regime])}`" for regime in order]
     return [f"Settings every row of a regime shares (not repeated under *Compared*): {'; '.join(parts)}.", ""]
 
@@ -234,7 +232,7 @@ def _missing_lines(missing: list) -> list[str]:
     if not missing:
         return []
     grouped: dict[tuple[str, str], list[str]] = {}
-    for m in sorted(missing, key=lambda m: (pairing.REGIMES.index(m.regime), paper.CLAIM_IDS.index(m.claim))):
+    for m in sorted(missing, key=lambda m: (list(FAMILIES).index(m.regime), paper.CLAIM_IDS.index(m.claim))):
         grouped.setdefault((m.regime, m.reason), []).append(m.claim)
     lines = [f"- {', '.join(ids)} ({_regime(regime)}): {reason}" for (regime, reason), ids in grouped.items()]
     return ["Not tested:", "", *lines, ""]

@@ -16,9 +16,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from yolo_alpha.charts.files import write_csv
+from yolo_alpha.config_labels import config_label
 from yolo_alpha.report.claims_section import REGIME_NAMES
 from yolo_alpha.report.sweep_base import SweepBase
-from yolo_alpha.report.tables import config_label
 from yolo_alpha.reproduce import pairing
 
 DIAGNOSTICS_FILE = "diagnostics.csv"  # the name yolo_alpha.ultralytics.diagnostics writes (a test holds them equal)

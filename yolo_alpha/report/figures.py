@@ -14,9 +14,9 @@ from pathlib import Path
 
 from yolo_alpha.charts.axes import figure_axes, group_rows
 from yolo_alpha.charts.counts import plot_count_bars
-from yolo_alpha.evaluate.coco import COUNT_KEYS, COUNT_THRESHOLDS
-from yolo_alpha.metrics import IOU_THRESHOLDS
-from yolo_alpha.report.tables import AP_KEYS, base_loss, config_label, sort_key, varied_keys
+from yolo_alpha.config_labels import base_loss, config_label, sort_key
+from yolo_alpha.metrics import AP_KEYS, COUNT_KEYS, COUNT_THRESHOLDS, IOU_THRESHOLDS
+from yolo_alpha.report.tables import varied_keys
 
 MAP_COLUMN = "metrics/mAP50-95(B)"  # Ultralytics' results.csv column
 TP_COUNT_IMPROVEMENT_COLUMNS = ("config", "baseline", "iou_threshold", "relative_difference")

@@ -15,7 +15,7 @@ from typing import Any
 from yolo_alpha.config import default_settings, find_cfg_file, load_yaml, merge_settings
 from yolo_alpha.errors import YoloAlphaError
 from yolo_alpha.losses.registry import CORE_KEYS, all_loss_params
-from yolo_alpha.sweep.runner import SPEC_FILE
+from yolo_alpha.sweep_folder import SPEC_FILE
 
 DATA_KEYS = ("noise_eta", "fraction")  # which rows a claim reads: clean, noisy, or trained on part of the data
 

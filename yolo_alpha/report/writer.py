@@ -11,15 +11,13 @@ matplotlib.use("Agg")  # files only; no display is ever needed
 import matplotlib.pyplot as plt
 
 from yolo_alpha.charts.files import write_csv
-from yolo_alpha.evaluate.coco import COUNT_KEYS
-from yolo_alpha.evaluate.detector import AP_CONF, AP_NMS_IOU, COUNT_CONF, COUNT_NMS_IOU
+from yolo_alpha.config_labels import config_label
+from yolo_alpha.metrics import AP_CONF, AP_NMS_IOU, COUNT_CONF, COUNT_KEYS, COUNT_NMS_IOU, TABLE_METRICS
 from yolo_alpha.report import figures
 from yolo_alpha.report.claims_section import claims_section
 from yolo_alpha.report.diagnostics_section import diagnostics_section
 from yolo_alpha.report.sweep_base import read_sweep_base
 from yolo_alpha.report.tables import (
-    TABLE_METRICS,
-    config_label,
     evaluators,
     improvement_csv_rows,
     relative_improvement,
@@ -27,9 +25,7 @@ from yolo_alpha.report.tables import (
     summary_csv_rows,
     varied_keys,
 )
-from yolo_alpha.sweep.paths import relative_to_sweep, run_folder
-from yolo_alpha.sweep.results import ResultsFileError, load_results
-from yolo_alpha.sweep.runner import RUNS_DIR
+from yolo_alpha.sweep_folder import RUNS_DIR, ResultsFileError, load_results, relative_to_sweep, run_folder
 
 HOW_TO_READ = (
     "**How to read.** Values are AP in percent on the validation set, as the mean over seeds; with more than one seed "

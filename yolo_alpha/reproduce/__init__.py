@@ -24,9 +24,6 @@ from yolo_alpha.reproduce.claims import (
     missing_claims,
 )
 from yolo_alpha.reproduce.pairing import (
-    ANCHOR,
-    REGIMES,
-    TASK_ALIGNED,
     ClaimDataError,
     SeedPairs,
     config_alpha,
@@ -44,10 +41,7 @@ from yolo_alpha.reproduce.stats import (
 )
 
 __all__ = [
-    "ANCHOR",
     "CLAIM_IDS",
-    "REGIMES",
-    "TASK_ALIGNED",
     "ClaimDataError",
     "ClaimRow",
     "EpochDifference",

@@ -13,8 +13,10 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from yolo_alpha.config_labels import config_label
 from yolo_alpha.losses.registry import alpha_form_of
-from yolo_alpha.report.tables import AP_KEYS, IMPROVEMENT_METRICS, config_label
+from yolo_alpha.metrics import AP_KEYS, IMPROVEMENT_METRICS
+from yolo_alpha.model_families import FAMILIES
 from yolo_alpha.reproduce import pairing, stats
 from yolo_alpha.reproduce.pairing import SeedPairs, context_order, loss_at, noise_eta, pair_by_seed, regime_of
 from yolo_alpha.reproduce.paper_figures import NAMES, PAPER, TABLE1, TABLE3
@@ -371,7 +373,7 @@ def missing_claims(rows, series=None, *, families=PAPER_FAMILIES, alpha=PAPER_AL
     scheduled = any(_warmup(r["params"]) > 0 for r in rows)
     for claim in CLAIM_IDS if scheduled else CLAIM_IDS[:-1]:  # S only for sweeps that tried a schedule: ours
         what, select, need = _NEEDS[claim]
-        for regime in (r for r in pairing.REGIMES if (claim, r) not in found):
+        for regime in (r for r in FAMILIES if (claim, r) not in found):
             mine = [r for r in rows if regime_of(r["params"], default_model) == regime]
             ours = [r for r in mine if pairing.family_of(r["params"].get("loss")) in families]
             if not mine:

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
 from yolo_alpha.checks import is_number
+from yolo_alpha.config_labels import base_loss, config_label, sort_key
 from yolo_alpha.errors import YoloAlphaError
 from yolo_alpha.losses import LOSSES, resolve_loss
 from yolo_alpha.losses.registry import CORE_KEYS, all_loss_params
-from yolo_alpha.report.tables import base_loss, config_label, sort_key
+from yolo_alpha.model_families import FAMILIES, family_of_name
 
-ANCHOR, TASK_ALIGNED = "anchor", "task_aligned"  # the regimes, named as yolo_alpha.settings names the families
-REGIMES = (ANCHOR, TASK_ALIGNED)
 COMPARED = ("loss", "alpha")  # what an α configuration and its baseline differ in; all other params must match
 Selector = Union[Callable[[Mapping[str, Any]], bool], Mapping[str, Any]]
 """Picks configurations: a function of the params, or a dict of params that must be present with these values."""
@@ -61,7 +59,7 @@ class SeedPairs:
 
 
 def regime_of(params: Mapping[str, Any], default_model: str | None = None) -> str:
-    """Return "anchor" for a ``model`` named ``*-anchor.yaml`` (the paper's YOLOv5 family), else "task_aligned".
+    """Return the model family of `params`' ``model`` by its name (:func:`~yolo_alpha.model_families.family_of_name`).
 
     `default_model` stands in when the params have no ``model`` (the grid does not vary it); with neither,
     ClaimDataError names the configuration. Weights (``.pt``) count as task-aligned: their name does not say.
@@ -72,8 +70,7 @@ def regime_of(params: Mapping[str, Any], default_model: str | None = None) -> st
             f"cannot tell the regime of {config_label(dict(params))}: its params have no 'model' (the sweep's grid "
             "does not vary it); pass default_model=, the model of the sweep's base"
         )
-    name = re.split(r"[\\/]", str(model))[-1].lower()
-    return ANCHOR if re.search(r"-anchor\.ya?ml$", name) else TASK_ALIGNED
+    return family_of_name(model)
 
 
 def family_of(loss: Any) -> Any:
@@ -138,7 +135,7 @@ def context_order(context: Mapping, default_model: str | None = None) -> tuple:
     Sorting claim rows by it puts a comparison's two regimes side by side.
     """
     rest = {k: v for k, v in context.items() if k != "model"}
-    return sort_key(rest), REGIMES.index(regime_of(context, default_model))
+    return sort_key(rest), list(FAMILIES).index(regime_of(context, default_model))
 
 
 def params_key(params: Mapping[str, Any]) -> str:

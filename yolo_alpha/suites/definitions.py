@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from yolo_alpha.errors import ConfigError
+from yolo_alpha.model_families import ANCHOR_FAMILY, TASK_ALIGNED_FAMILY
 from yolo_alpha.sweep.grid import Cell
-from yolo_alpha.sweep.runner import RUNS_DIR
+from yolo_alpha.sweep_folder import RUNS_DIR
 
 SEEDS = (0, 1, 2)
 
@@ -45,7 +46,7 @@ class WarmStart:
 
 @dataclass(frozen=True)
 class Regime:
-    """An assignment regime: its name (as yolo_alpha.reproduce.pairing names them), its model, and train keys of
+    """An assignment regime: its name (a model family of :mod:`yolo_alpha.model_families`), its model, and train keys of
     its own (in every cell's params, so that the rows say how they were trained)."""
 
     name: str
@@ -118,24 +119,24 @@ CPU = Suite(
         "plots": False,  # 120 runs: no label mosaics or curves per run; the report draws what the study needs
     },
     regimes=(
-        Regime("anchor", "yolov5n-anchor.yaml", {"nbs": ANCHOR_NBS}),
-        Regime("task_aligned", "yolov5nu.yaml"),
+        Regime(ANCHOR_FAMILY, "yolov5n-anchor.yaml", {"nbs": ANCHOR_NBS}),
+        Regime(TASK_ALIGNED_FAMILY, "yolov5nu.yaml"),
     ),
     groups=(_CLEAN, _ALPHAS, _NOISE, _FRACTION, _schedule(CPU_FINE_TUNE_EPOCHS // 3)),
     hardware="2 CPU cores",
     warm_starts=(
         # Trained from scratch with CIoU: the same backbone and neck as yolov5n-anchor (layers 0-23).
-        WarmStart("task_aligned", {"model": "yolov5nu.yaml", "loss": "ciou", "epochs": CPU_WARM_START_EPOCHS}),
+        WarmStart(TASK_ALIGNED_FAMILY, {"model": "yolov5nu.yaml", "loss": "ciou", "epochs": CPU_WARM_START_EPOCHS}),
         # The anchor head does not learn from scratch here (YOLOv5's gains at 160 px, PROTOCOL.md): it is trained
         # on the task-aligned warm start's backbone and neck, with YOLOv5's own loss and gains.
         WarmStart(
-            "anchor",
+            ANCHOR_FAMILY,
             {"model": "yolov5n-anchor.yaml", "loss": "ciou", "epochs": CPU_ANCHOR_HEAD_EPOCHS},
-            start_from="task_aligned",
+            start_from=TASK_ALIGNED_FAMILY,
         ),
     ),
 )
-_PAPER_REGIMES = (Regime("anchor", "yolov5s-anchor.yaml"), Regime("task_aligned", "yolov5su.yaml"))
+_PAPER_REGIMES = (Regime(ANCHOR_FAMILY, "yolov5s-anchor.yaml"), Regime(TASK_ALIGNED_FAMILY, "yolov5su.yaml"))
 VOC = Suite(
     name="voc",
     summary="PASCAL VOC as the paper (cfg/voc.yaml: YOLOv5s, 640 px, 300 epochs, batch 64, from scratch)",

@@ -21,19 +21,20 @@ from pathlib import Path
 from typing import Any, Callable
 
 from yolo_alpha import run
+from yolo_alpha.config_labels import config_label
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.evaluate.detector import evaluate_training
 from yolo_alpha.losses.registry import alpha_form_of
-from yolo_alpha.report.tables import config_label
+from yolo_alpha.metrics import TABLE_METRICS
+from yolo_alpha.model_families import ANCHOR_FAMILY
 from yolo_alpha.reproduce.pairing import family_of
 from yolo_alpha.reproduce.stats import mean_std, paired_difference
 from yolo_alpha.suites.definitions import CPU, warm_start_weights
-from yolo_alpha.sweep.results import RESULTS_FILE, load_results
+from yolo_alpha.sweep_folder import RESULTS_FILE, load_results
 
 DEFAULT_STUDY = "docs/reproduction/cpu"
-DEMO_REGIME = "anchor"
+DEMO_REGIME = ANCHOR_FAMILY
 DEMO_LOSS = "alpha_iou"
-METRICS = ("AP50", "AP55", "AP60", "AP65", "AP70", "AP75", "AP80", "AP85", "AP90", "AP95", "mAP50-95", "mAP75-95")
 TEXT_WIDTH = 118
 HEADLINES = ("mAP75-95", "AP50")  # where the study's anchor α-IoU gains, and where it pays
 # Keys that say where a run goes and what it shows, not what it computes: they keep the run a study cell.
@@ -190,7 +191,7 @@ def table_lines(mine: dict[str, Any], cell: dict[str, Any], seed: Any, extra: di
     header = [(label(cell), this), *((label(c), f"study, {len(rows)} seeds") for c, rows in compared)]
     header.append(("this run among", "the study's seeds") if own else ("", ""))
     body = []
-    for metric in METRICS:
+    for metric in TABLE_METRICS:
         value = _percent(mine, metric)
         cells = ["–" if value is None else f"{value:.2f}"]
         cells += [_mean_std_text(_values(rows, metric)) for _, rows in compared]

@@ -17,7 +17,7 @@ nothing that decides its cells holds the machine's path of the folder, and nothi
   resumed run's ``model`` and ``resume``, resolved weights) is written relative to the sweep folder, and every other
   absolute path that the tool or Ultralytics made of a value the cell gave (``data: synthetic`` → the cache's
   data.yaml, ``model: yolov5nu.yaml`` → the installed cfg file, weights outside the folder) is written back as the cell
-  gave it. Readers resolve a relative ``run_dir`` against the sweep folder (:func:`run_folder`).
+  gave it. Readers resolve a relative ``run_dir`` against the sweep folder (:func:`yolo_alpha.sweep_folder.run_folder`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from yolo_alpha.sweep.grid import SweepError
-from yolo_alpha.sweep.results import write_atomically
+from yolo_alpha.sweep_folder import relative_to_sweep, write_atomically
 
 WEIGHTS_KEYS = ("pretrained", "model")  # the cell keys that may name a weights file
 ARGS_FILE = "args.yaml"  # Ultralytics' record of a run's settings
@@ -64,24 +64,6 @@ def resolve_weights(settings: dict[str, Any], sweep_dir: Path, must_exist: bool 
             )
         resolved[key] = str(in_sweep.resolve())  # ../ spelled out: the path a run records is the plain one
     return resolved
-
-
-def relative_to_sweep(path: str | Path, sweep_dir: Path) -> str:
-    """Return `path` relative to `sweep_dir` (POSIX spelling) when it lies inside it, else `path` as given."""
-    try:
-        return Path(path).relative_to(sweep_dir).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def run_folder(row: dict[str, Any], sweep_dir: Path) -> Path | None:
-    """Return the run folder of a results row: its ``run_dir`` resolved against `sweep_dir` (None if it has none).
-
-    Rows record ``run_dir`` relative to the sweep folder; rows written before that record an absolute path, which
-    is returned as it is.
-    """
-    run_dir = row.get("run_dir")
-    return sweep_dir / str(run_dir) if run_dir else None
 
 
 def portable_args(args: dict[str, Any], given: dict[str, Any], sweep_dir: Path) -> dict[str, Any]:

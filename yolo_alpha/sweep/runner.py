@@ -27,13 +27,23 @@ from yolo_alpha.errors import YoloAlphaError
 from yolo_alpha.evaluate import evaluate_training
 from yolo_alpha.sweep.backends import SweepOptions, check_options, make_pool
 from yolo_alpha.sweep.grid import Cell, SweepError, SweepGrid, spec_differences, spec_identity
-from yolo_alpha.sweep.paths import relative_to_sweep, resolve_weights, write_portable_args
+from yolo_alpha.sweep.paths import resolve_weights, write_portable_args
 from yolo_alpha.sweep.pool import CellJob, CellPool
-from yolo_alpha.sweep.results import FAILURES_FILE, RESULTS_FILE, read_results, write_atomically, write_rows
+from yolo_alpha.sweep_folder import (
+    FAILURES_FILE,
+    LOCK_FILE,
+    LOGS_DIR,
+    RESULTS_FILE,
+    RUNS_DIR,
+    SPEC_FILE,
+    read_results,
+    relative_to_sweep,
+    write_atomically,
+    write_rows,
+)
 
 DEFAULT_PROJECT = "runs/sweeps"
 MAX_DIFFERENCES = 4  # a refusal of a different grid names this many differences, then counts the rest
-SPEC_FILE, LOCK_FILE, RUNS_DIR, LOGS_DIR = "sweep.yaml", ".lock", "runs", "logs"  # LOGS_DIR: parallel runs' output
 
 
 class SweepBusyError(YoloAlphaError, RuntimeError):

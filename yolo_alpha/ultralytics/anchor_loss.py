@@ -11,7 +11,9 @@ BCE and gains, with the box term ``1 − CIoU`` replaced by any :class:`~yolo_al
   (``sort_obj_iou=False``) keeps whichever pair comes last.
 - The objectness target of ``obj_target="quality"`` is ``1 − loss`` clamped to [0, 1]; YOLOv5 clamps CIoU at 0
   only. Every registered loss is >= 0, so the upper bound changes nothing today: it keeps the BCE target valid
-  (above 1 the BCE is unbounded below) for any loss.
+  (above 1 the BCE is unbounded below) for any loss. For a loss whose ``1 − loss`` is no box quality (its registry
+  entry's ``quality`` is False: a weighted loss such as Focal-EIoU, Wise-IoU v3 or PIoU v2 is small for a far box
+  too, which would then get objectness target ~1), the target is the plain IoU, as with ``obj_target="iou"``.
 - Boxes, IoU, the box term and both BCEs are computed in float32 with autocast off (YOLOv5 runs its box term in the
   AMP dtype).
 - The box term is called once per batch on the positives of every level, so that a stateful loss (Wise-IoU v3)
@@ -46,8 +48,9 @@ from yolo_alpha.losses.balance import (
     normalised_iou_weights,
     regressed_iou,
 )
+from yolo_alpha.losses.registry import loss_entry
 from yolo_alpha.settings import ANCHOR_DEFAULTS, OBJ_TARGETS
-from yolo_alpha.ultralytics.criterion import BoxTermState
+from yolo_alpha.ultralytics.loss_state import BoxTermState
 
 YOLOV5_HYP = {
     "box": 0.05,
@@ -120,7 +123,7 @@ class AnchorBoxLoss(BoxTermState, nn.Module):
     """The anchor family's box term: a :class:`LossSpec` on positives' xyxy boxes in grid cells, and its state.
 
     A stateful loss (Wise-IoU v3) keeps its running mean as the buffer ``iou_mean``, saved, restored and shared with
-    the EMA model by :mod:`~yolo_alpha.ultralytics.criterion` (``loss_state``, ``restore_loss_state``,
+    the EMA model by :mod:`~yolo_alpha.ultralytics.loss_state` (``loss_state``, ``restore_loss_state``,
     ``share_loss_state``) as for the anchor-free family.
     """
 
@@ -272,10 +275,11 @@ class AnchorComputeLoss:
             for ps, anchors in zip(positives, anch)
         ]
         pred, target = xywh_to_xyxy(torch.cat(pred_xywh)), xywh_to_xyxy(torch.cat(tbox))
-        needs_iou = self.obj_target == "iou" or self.cls_eta > 0 or self.bbox_loss.loc_lambda > 0
+        iou_target = self.obj_target == "iou" or not loss_entry(self.bbox_loss.spec.loss).quality
+        needs_iou = iou_target or self.cls_eta > 0 or self.bbox_loss.loc_lambda > 0
         iou = regressed_iou(pred, target) if needs_iou or self.bbox_loss.spec.stateful else None  # detached
         per_box = self.bbox_loss(pred, target, iou)  # one call per batch: a stateful loss steps once
-        quality = iou if self.obj_target == "iou" else (1 - per_box.detach()).clamp(0, 1)
+        quality = iou if iou_target else (1 - per_box.detach()).clamp(0, 1)
 
         sizes = [len(ps) for ps in positives]
         per_box, quality = per_box.split(sizes), quality.split(sizes)

@@ -28,10 +28,9 @@ from ultralytics.utils import LOGGER, YAML
 from ultralytics.utils.torch_utils import initialize_weights
 
 from yolo_alpha.config import packaged_cfg_dir
+from yolo_alpha.errors import ConfigError
+from yolo_alpha.model_families import ANCHOR_FAMILY, ANCHOR_HEAD, family_of_name, has_anchor_head
 from yolo_alpha.ultralytics.anchor_head import AnchorDetect, check_anchor_order
-
-ANCHOR_HEAD = "AnchorDetect"
-"""The module name, in a model YAML's last head line, that marks the anchor family."""
 
 STRIDE_PROBE = 256
 """Side (px) of the zero image whose forward pass measures each level's stride, as in YOLOv5 and Ultralytics."""
@@ -81,16 +80,34 @@ def load_model_yaml(cfg: str | Path | dict) -> dict[str, Any]:
 
 
 def is_anchor_yaml(model: str | Path | dict) -> bool:
-    """Return True if ``model`` is a model YAML (dict, name or path) whose last head layer is ``AnchorDetect``."""
-    if not isinstance(model, dict):
-        if not str(model).lower().endswith((".yaml", ".yml")):
-            return False
-        try:
-            model = load_model_yaml(model)
-        except FileNotFoundError:
-            return False
-    head = model.get("head") or []
-    return bool(head) and len(head[-1]) == 4 and head[-1][2] == ANCHOR_HEAD
+    """Return True if ``model`` is a model YAML (dict, name or path) whose last head layer is ``AnchorDetect``.
+
+    A named YAML must say its family by its name too (:func:`yolo_alpha.model_families.family_of_name`: the anchor
+    family's YAMLs are ``*-anchor.yaml``), because results rows and reports know a model only by that name: a YAML
+    whose head and name disagree is refused here, before anything trains, so the two can never tell different
+    families.
+
+    Raises:
+        ConfigError: for a named YAML whose head is ``AnchorDetect`` but whose name does not end in ``-anchor.yaml``,
+            or the other way round.
+    """
+    if isinstance(model, dict):
+        return has_anchor_head(model)
+    if not str(model).lower().endswith((".yaml", ".yml")):
+        return False
+    try:
+        anchor = has_anchor_head(load_model_yaml(model))
+    except FileNotFoundError:
+        return False
+    named_anchor = family_of_name(model) == ANCHOR_FAMILY
+    if anchor != named_anchor:
+        head = f"its last head layer is {ANCHOR_HEAD}" if anchor else f"its last head layer is not {ANCHOR_HEAD}"
+        rename = "rename it to end in -anchor.yaml" if anchor else "rename it so that it does not end in -anchor.yaml"
+        raise ConfigError(
+            f"model={model}: {head} but its name says the {'task-aligned' if anchor else 'anchor'} family; "
+            f"{rename} (reports tell the family of a run by its model's name)"
+        )
+    return anchor
 
 
 class AnchorDetectionModel(DetectionModel):

@@ -1,7 +1,8 @@
 """Which model family a ``model=`` value is: the anchor-based YOLOv5 (ours) or Ultralytics' task-aligned detectors.
 
 The family decides the criterion (YOLOv5's ComputeLoss or Ultralytics' v8 loss with our box term), the keys that
-apply (:data:`yolo_alpha.settings.FAMILIES`) and a few defaults (YOLOv5's box gain).
+apply (:data:`yolo_alpha.model_families.FAMILIES`, where the families and their rules are defined) and a few
+defaults (YOLOv5's box gain). Here a model is read the way training reads it: a module, a YAML, or weights.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from torch import nn
 
 from yolo_alpha.errors import YoloAlphaError
-from yolo_alpha.settings import ANCHOR_FAMILY, TASK_ALIGNED_FAMILY
+from yolo_alpha.model_families import ANCHOR_FAMILY, TASK_ALIGNED_FAMILY
 from yolo_alpha.ultralytics.anchor_loss import YOLOV5_HYP
 from yolo_alpha.ultralytics.anchor_model import AnchorDetectionModel, is_anchor_yaml
 from yolo_alpha.ultralytics.checkpoints import read_checkpoint

@@ -23,24 +23,18 @@ from ultralytics.utils.torch_utils import unwrap_model
 from yolo_alpha.data.synthetic import is_synthetic, synthetic_dataset
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.losses.schedule import spec_at_epoch
-from yolo_alpha.settings import ANCHOR_FAMILY, KEYS, THREADS_ENV, AnchorSettings, Settings, defaults, from_flat
+from yolo_alpha.model_families import ANCHOR_FAMILY
+from yolo_alpha.settings import KEYS, THREADS_ENV, AnchorSettings, Settings, defaults, from_flat
 from yolo_alpha.ultralytics.anchor_loss import LOSS_NAMES as ANCHOR_LOSS_NAMES
 from yolo_alpha.ultralytics.anchor_loss import AnchorComputeLoss, check_class_loss
 from yolo_alpha.ultralytics.anchor_model import AnchorDetectionModel, is_anchor_yaml
 from yolo_alpha.ultralytics.cfg import check_dataset, provide_offline_fonts
 from yolo_alpha.ultralytics.checkpoints import record_settings, resume_run_dir
-from yolo_alpha.ultralytics.criterion import (
-    box_terms,
-    install_box_loss,
-    install_criterion,
-    loss_state,
-    restore_loss_state,
-    set_box_spec,
-    share_loss_state,
-)
+from yolo_alpha.ultralytics.criterion import install_box_loss, install_criterion, set_box_spec
 from yolo_alpha.ultralytics.datasets_dir import use_datasets_dir
 from yolo_alpha.ultralytics.diagnostics import BoxDiagnostics, append_row
 from yolo_alpha.ultralytics.families import YOLOV5_BOX_GAIN, model_family
+from yolo_alpha.ultralytics.loss_state import box_terms, loss_state, restore_loss_state, share_loss_state
 from yolo_alpha.ultralytics.preflight import run_project
 
 
@@ -146,7 +140,7 @@ class AlphaDetectionTrainer(DetectionTrainer):
 
         Upstream calls this once per run, resumed or not, after the EMA copy is taken: the point where both
         criteria are final. On resume upstream rebuilds a stock end-to-end criterion, and no criterion keeps the
-        loss state (checkpoints hold none): it comes back from the run's args (:data:`~.criterion.STATE_ARGS`).
+        loss state (checkpoints hold none): it comes back from the run's args (:data:`~.loss_state.STATE_ARGS`).
         """
         super().resume_training(ckpt)
         criterion = getattr(unwrap_model(self.model), "criterion", None)

@@ -3,7 +3,9 @@
 For each weights file, Ultralytics' validator predicts the data set's val split (NMS IoU 0.5 as the paper, confidence
 ``conf``, default 0.25) and pycocotools matches the detections to the ground truth
 (:func:`yolo_alpha.evaluate.count_true_positives`, the same counting as a sweep's rows and its report). Several
-weights share one chart, each labelled by the loss and α recorded in its checkpoint.
+weights share one chart, each labelled by the loss and α recorded in its checkpoint. It lives in ``evaluate/``, not
+``plot/``: it runs a detector, and nothing under ``plot/`` reaches training or the Ultralytics adapter (the plot
+dispatcher loads this module by name when the figure is asked for).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from ultralytics import YOLO
 from yolo_alpha.charts.counts import plot_count_bars
 from yolo_alpha.charts.files import save_figure
 from yolo_alpha.errors import ConfigError
-from yolo_alpha.evaluate import COUNT_KEYS, COUNT_THRESHOLDS, count_true_positives
-from yolo_alpha.evaluate.detector import COUNT_CONF
+from yolo_alpha.evaluate.detector import count_true_positives
+from yolo_alpha.metrics import COUNT_CONF, COUNT_KEYS, COUNT_THRESHOLDS
 
 
 def weights_label(weights: str) -> str:

@@ -1,9 +1,10 @@
-"""A sweep folder's result files: results.jsonl (one JSON row per finished cell) and failures.jsonl, read and written.
+"""A sweep folder's files: their names, results.jsonl (one JSON row per finished cell) and failures.jsonl read and
+written, and paths recorded relative to the folder.
 
 The one reader and writer of these files, for the runner (which alone writes them) and the report (which reads
 them): both accept exactly the same file. Writes replace the whole file atomically, so a reader, or a kill at any
-moment, sees the old file or the new one, never half of it. Pure standard library: this module imports neither the
-runner nor the report.
+moment, sees the old file or the new one, never half of it. Pure standard library, outside the ``yolo_alpha.sweep``
+package: importing it runs neither the runner nor training, so the report reads a folder without them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from yolo_alpha.errors import YoloAlphaError
 
 RESULTS_FILE = "results.jsonl"
 FAILURES_FILE = "failures.jsonl"  # cells that still failed after their retries
+SPEC_FILE, LOCK_FILE, RUNS_DIR, LOGS_DIR = "sweep.yaml", ".lock", "runs", "logs"  # LOGS_DIR: parallel runs' output
 
 
 class ResultsFileError(YoloAlphaError):
@@ -96,3 +98,21 @@ def write_atomically(path: Path, text: str) -> None:
         os.fsync(dir_fd)  # makes the rename itself survive a power cut
     finally:
         os.close(dir_fd)
+
+
+def relative_to_sweep(path: str | Path, sweep_dir: Path) -> str:
+    """Return `path` relative to `sweep_dir` (POSIX spelling) when it lies inside it, else `path` as given."""
+    try:
+        return Path(path).relative_to(sweep_dir).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def run_folder(row: dict[str, Any], sweep_dir: Path) -> Path | None:
+    """Return the run folder of a results row: its ``run_dir`` resolved against `sweep_dir` (None if it has none).
+
+    Rows record ``run_dir`` relative to the sweep folder; rows written before that record an absolute path, which
+    is returned as it is.
+    """
+    run_dir = row.get("run_dir")
+    return sweep_dir / str(run_dir) if run_dir else None

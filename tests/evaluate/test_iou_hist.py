@@ -10,7 +10,7 @@ import torch
 from ultralytics import YOLO
 
 from yolo_alpha.config import ConfigError
-from yolo_alpha.plot.iou_hist import plot_iou_hist, weights_label
+from yolo_alpha.evaluate.iou_hist import plot_iou_hist, weights_label
 
 pytestmark = pytest.mark.slow
 
