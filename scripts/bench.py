@@ -19,13 +19,16 @@ docs/benchmarks.md.
 4. A sweep of N tiny trainings on K process workers: efficiency N·t₁/(K·T), t₁ one run alone. Goal: ≥ 0.9.
 5. The CPU reproduction suite's wall time, from the committed study's rows (no training). Goal: ≤ 4 h.
    ``--suite-only`` refreshes just that section and its goal row in an existing report.
-6. On a machine with CUDA, figure 1 on the GPU as well.
+6. One cell of the CPU study, trained and scored as the suite does it, with the cheaper cells' keys
+   (``yolo_alpha.suites.fast_cells``) vs the committed suite's, alternating (~3 min). Goal: ≤ 0.5 (issue 18: a cell
+   ≤ 50 s where it cost ~100-115 s).
+7. On a machine with CUDA, figure 1 on the GPU as well.
 
 Candidates are interleaved within each repeat and the median is reported, so a busy shared machine slows all of
 them alike. A section whose feature is missing or fails says "not measured: <why>" and the others still run.
 ``--quick`` is a smoke run (small sizes, no compiling, no sweep) that checks the script and the report's shape.
 The measurements are in scripts/benchmarks/ (loss_kernel, training_step, anchor_step, registry_step, loader, sweep,
-suite_time); this script judges the goals.
+suite_time, cell_cost); this script judges the goals.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ os.environ.setdefault("YOLO_OFFLINE", "True")
 
 import torch
 from benchmarks.anchor_step import bench_anchor_step
+from benchmarks.cell_cost import FIGURE as CELL_FIGURE
+from benchmarks.cell_cost import bench_cell_cost
 from benchmarks.common import Measurements, machine_lines
 from benchmarks.loader import bench_loader
 from benchmarks.loss_kernel import bench_loss
@@ -68,6 +73,7 @@ ANCHOR_GOALS = [
 LOADER_GOALS = [("loader speed, noisy / clean", "≥ 0.98")]
 SWEEP_GOALS = [("sweep efficiency, N runs on K workers", "≥ 0.9")]
 SUITE_GOALS = [("CPU suite wall time / 4 h", "≤ 1")]
+CELL_GOALS = [(CELL_FIGURE, "≤ 0.5")]
 CRITERION_REPEATS_PER_REPEAT = 2  # the criterion is ~3 % of a step: twice the steps' repeats (2·15 + 1) cost little
 
 
@@ -217,6 +223,10 @@ def main(argv: list[str] | None = None) -> None:
             sweeps = Path(tmp) / "sweeps"
             guarded(report, "Sweep efficiency", SWEEP_GOALS, lambda out: bench_sweep(out, tiny, 4, 2, sweeps))
         guarded(report, "CPU reproduction suite", SUITE_GOALS, lambda out: bench_suite_time(out, STUDY))
+        if quick:
+            not_measured(report, "Cell cost", CELL_GOALS, "skipped by --quick (it trains two cells)")
+        else:
+            guarded(report, "Cell cost", CELL_GOALS, lambda out: bench_cell_cost(out, STUDY))
         if torch.cuda.is_available():
             cuda_goals = [(f"{goal} (cuda)", bound) for goal, bound in LOSS_GOALS]
             n_cuda = (n_large, n_small) if quick else (10_000_000, [1_000, 10_000, 100_000, 1_000_000])

@@ -210,3 +210,36 @@ def test_suite_only_replaces_that_section_and_row_and_keeps_the_rest(tmp_path):
     assert after.count("| CPU suite wall time / 4 h |") == 1 and after.count("### CPU reproduction suite") == 1
     assert "kept" in after and "kept too" in after and "| loader speed, noisy / clean | 1.000 |" in after
     assert after.index("### Noisy loader") < after.index("### CPU reproduction suite") < after.index("### CUDA")
+
+
+def test_cell_cost_table_and_figure_on_fake_rows():
+    from benchmarks import cell_cost
+
+    def row(seconds, ap50=0.6, ap=0.37):
+        return {"seconds": seconds, "AP50": ap50, "mAP50-95": ap}
+
+    # Old cells of 100 and 110 s (median 105), new ones of 48 and 52 s (median 50): 50 / 105 = 0.476.
+    rows = {cell_cost.OLD: [row(100), row(110, 0.597)], cell_cost.NEW: [row(48), row(52, 0.5912, 0.3654)]}
+    settings = {cell_cost.OLD: {"epochs": 15, "batch": 16, "imgsz": 160}, cell_cost.NEW: {"batch": 32, "val": False}}
+    section, figure = cell_cost.cell_cost_section(rows, settings)
+    assert figure == Figure("cell cost, new settings / old", pytest.approx(50 / 105))
+    assert "the two alternating, 2 time(s) each" in section
+    # AP of each candidate's last run
+    assert "| committed cpu suite | epochs=15, batch=16 | 105.0 | 1.000 | 59.70 | 37.00 |" in section
+    assert "| cheaper cells | batch=32, val=False | 50.0 | 0.476 | 59.12 | 36.54 |" in section
+    assert [goal for goal, _ in bench.CELL_GOALS] == [figure.label]
+
+
+def test_cell_cost_trains_the_study_cell_with_the_suite_keys_and_the_fast_keys():
+    from benchmarks import cell_cost
+
+    from yolo_alpha.suites.definitions import CPU
+    from yolo_alpha.suites.fast_cells import fast_cell_base
+
+    cells = cell_cost.study_cells(ROOT / "docs" / "reproduction" / "cpu")
+    old, new = cells[cell_cost.OLD].settings, cells[cell_cost.NEW].settings
+    assert old == {**CPU.base, "model": "yolov5nu.yaml", "seed": 0, "loss": "ciou", "pretrained": old["pretrained"]}
+    assert Path(old["pretrained"]).is_file() and new["pretrained"] == old["pretrained"]  # the committed warm start
+    # the fast keys over the suite's; the task-aligned regime's own batch over both
+    assert new == {**fast_cell_base(), **dict(cells[cell_cost.NEW].params)} and new["batch"] == 32
+    assert new["epochs"] == old["epochs"]

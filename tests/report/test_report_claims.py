@@ -16,8 +16,17 @@ import pytest
 from fake_sweep import ALTERNATE, CLAIM_BASE, LOSE, WIN, claim_rows, write_sweep, write_sweep_yaml
 
 from yolo_alpha.report import load_results, write_report
-from yolo_alpha.report.claims_section import CLAIMS_CSV_COLUMNS, TITLE, _compared, epoch_series, shared_settings
-from yolo_alpha.reproduce import all_claims, t_critical
+from yolo_alpha.report.claims_section import (
+    CLAIMS_CSV_COLUMNS,
+    TITLE,
+    _compared,
+    epoch_series,
+    margin_note,
+    shared_settings,
+    sign_flip_lines,
+)
+from yolo_alpha.reproduce import DEFAULT_MARGINS, all_claims, seeds_needed, t_critical
+from yolo_alpha.reproduce.stats import difference_interval
 
 GRID = {"loss": ["iou", "alpha_iou"], "seed": [0, 1, 2]}
 C1_MAP = "Table 1 YOLOv5s IoU → α-IoU: VOC 52.74 → 53.61 (+1.65%), COCO 36.29 → 37.01 (+1.98%)"
@@ -92,10 +101,69 @@ def test_a_consistent_loss_is_opposite_and_alternating_gains_are_inconclusive(tm
     row = _row(alternate, "C1", "mAP50-95")
     low, high = 100 * (0.01 / 3 - half / math.sqrt(3)), 100 * (0.01 / 3 + half / math.sqrt(3))
     assert row["Δ α − baseline [95 % CI]"] == f"+0.33 [{low:+.2f}, {high:+.2f}]"
-    assert row["Verdict"] == "inconclusive"
-    assert {_row(alternate, c, m)["Verdict"] for c, m in (("C1", "mAP75-95"), ("C5", "TP50"), ("C6", "mAP"))} == {
-        "inconclusive"
-    }
+    # inconclusive: the half-width achieved (5.17 points) and the seeds that would bring it to ±0.50 at this spread
+    needed = seeds_needed(difference_interval(ALTERNATE), 0.005)
+    assert row["Verdict"] == f"inconclusive (±{100 * half / math.sqrt(3):.2f}; {needed} seeds for ±0.50)"
+    assert _row(alternate, "C1", "mAP75-95")["Verdict"].startswith("inconclusive (±")
+    # counts and a change over epochs have no margin: inconclusive, without seeds to reach one
+    assert {_row(alternate, c, m)["Verdict"] for c, m in (("C5", "TP50"), ("C6", "mAP"))} == {"inconclusive"}
+
+
+def test_the_section_leads_with_the_four_verdicts_and_states_the_margin(tmp_path):
+    section = _section(_report(tmp_path))
+    lead = (
+        "**Verdicts** (7 rows with an interval) — task-aligned: 7 reproduced, 0 opposite, 0 equivalent, 0 inconclusive."
+    )
+    assert section.splitlines()[2] == lead
+    assert "*equivalent* when it contains 0 and lies wholly within ±m" in section
+    margin = "Equivalence margin m (claims.csv: `margin`): ±0.50 AP points on AP50 … AP95, mAP50-95, mAP75-95"
+    assert f"{margin}; other metrics have none." in section
+
+
+def test_gains_too_small_to_matter_are_equivalent(tmp_path):
+    # α − base of mAP50-95: +0.001, −0.001, +0.0005: the interval ±0.26 points holds 0 and lies within ±0.50.
+    table = _table(_report(tmp_path, "tiny", gains=(0.001, -0.001, 0.0005)))
+    assert _row(table, "C1", "mAP50-95")["Verdict"] == "equivalent"
+    assert _row(table, "C2", "slope")["Verdict"] == "inconclusive"  # a slope has no margin: never equivalent
+
+
+def test_a_suites_margins_change_the_verdicts_and_are_recorded(tmp_path):
+    sweep = write_sweep(tmp_path / "narrow", claim_rows(tmp_path / "narrow", (0.001, -0.001, 0.0005)))
+    text = write_report(sweep, margins={**DEFAULT_MARGINS, "mAP50-95": 0.001, "TP50": 1.0}).read_text()
+    assert _row(_table(text), "C1", "mAP50-95")["Verdict"].startswith("inconclusive (±0.26; ")
+    assert "±0.10 AP points on mAP50-95; ±1.0 counts on TP50" in text
+    rows = {(r["claim"], r["metric"]): r for r in _csv(sweep / "report" / "claims.csv")}
+    assert float(rows["C1", "mAP50-95"]["margin"]) == 0.001 and float(rows["C5", "TP50"]["margin"]) == 1.0
+
+
+def test_the_margin_note_of_no_margins_says_none_can_be_equivalent():
+    assert (
+        margin_note({}) == "Equivalence margin m (claims.csv: `margin`): none stated (no row can be equivalent); "
+        "other metrics have none."
+    )
+
+
+def test_the_sign_flip_check_is_reported_where_it_disagrees(tmp_path):
+    section = _section(_report(tmp_path))
+    # 6 of WIN's 7 rows exclude 0 by the t-interval (not AP50: Δ = 0); with 3 seeds the sign-flip p is at least 0.25
+    assert "It agrees with the interval on 1 of 7 rows. With 3 seeds its smallest p-value is 2 / 2^3 = 0.25" in section
+    assert "the 6 rows of fewer than 6 seeds whose interval excludes 0 rest on the t-interval's assumption" in section
+
+    def row(differences, verdict):
+        d = difference_interval(differences)
+        where = {"claim": "C1", "regime": "anchor", "compared": "a vs b", "context": {"noise_eta": 0.1}}
+        return SimpleNamespace(**where, metric="mAP50-95", verdict=verdict, difference=d)
+
+    agree = row([0.010, 0.011, 0.009, 0.010, 0.012, 0.008], "reproduced")  # p = 2/64 and the interval excludes 0
+    # one outlier: the t-interval holds 0 (sd inflated), yet every sign pattern but two is less extreme: p = 2/64
+    outlier = row([0.001, 0.002, 0.003, 0.004, 0.005, 0.2], "inconclusive")
+    assert outlier.difference.low < 0 and outlier.difference.sign_flip_p == pytest.approx(2 / 64)
+    lines = sign_flip_lines([agree, outlier], {})
+    assert "It agrees with the interval on 1 of 2 rows." in lines[0] and "smallest p-value" not in lines[0]
+    assert (
+        lines[-2] == "- C1, anchor-based YOLOv5, a vs b at noise_eta=0.1, mAP50-95: inconclusive by the interval, "
+        "sign-flip p = 0.0312"
+    )
 
 
 def test_one_seed_gives_no_verdict_and_asks_for_a_seed_list(tmp_path):
@@ -107,6 +175,7 @@ def test_one_seed_gives_no_verdict_and_asks_for_a_seed_list(tmp_path):
     assert "**One seed per configuration: no verdicts.**" in text and "`seed:` list of 3 seeds or more" in text
     rows = _csv(tmp_path / "one" / "report" / "claims.csv")
     assert {(r["verdict"], r["n_seeds"], r["ci_low"], r["ci_high"]) for r in rows} == {("inconclusive", "1", "", "")}
+    assert {(r["half_width"], r["seeds_needed"], r["sign_flip_p"]) for r in rows} == {("", "", "")}
 
 
 def test_two_seeds_warn_of_a_wide_interval(tmp_path):
@@ -227,6 +296,9 @@ def test_claims_csv_holds_one_row_per_claim_row_in_fractions(tmp_path):
     assert float(row["difference_mean"]) == pytest.approx(0.01)
     assert float(row["ci_low"]) == pytest.approx(0.01 - t_critical(2) * 0.001 / math.sqrt(3))
     assert float(row["relative"]) == pytest.approx(0.01 / 0.30)
+    assert float(row["margin"]) == 0.005 and row["seeds_needed"] == ""  # decisive: no more seeds needed
+    assert float(row["half_width"]) == pytest.approx(t_critical(2) * 0.001 / math.sqrt(3))
+    assert float(row["sign_flip_p"]) == pytest.approx(0.25)  # 3 seeds, all gains positive: 2 of 8 sign patterns
     assert float(row["baseline_mean"]) == pytest.approx(0.30)
     counts = next(r for r in rows if r["metric"] == "TP50")
     assert float(counts["difference_mean"]) == pytest.approx(200 * 0.01)  # counts stay counts: N_GT · Δ mAP50-95

@@ -16,6 +16,7 @@ import pytest
 
 from yolo_alpha.metrics import AP_KEYS
 from yolo_alpha.reproduce import (
+    DEFAULT_MARGINS,
     ClaimDataError,
     all_claims,
     claim_c1,
@@ -31,6 +32,7 @@ from yolo_alpha.reproduce import (
     missing_claims,
     pair_by_seed,
     regime_of,
+    seeds_needed,
     t_critical,
 )
 from yolo_alpha.reproduce.pairing import loss_at
@@ -137,12 +139,33 @@ def test_a_missing_baseline_is_no_pair_and_a_missing_metric_no_seed():
         (GAIN, "reproduced"),
         ((0.02, -0.02, 0.02), "inconclusive"),  # mean 0.0067, sd 0.023: interval ± 0.057 contains 0
         ((-0.010, -0.011, -0.009), "opposite"),
+        # mean 0.00017, sd 0.00104: interval ± 0.0026 contains 0 and lies within ±0.005: no effect beyond 0.5 points
+        ((0.001, -0.001, 0.0005), "equivalent"),
     ],
 )
 def test_c1_verdicts(gains, verdict):
     rows = claim_c1(sweep(gains))
     assert [r.verdict for r in by_metric(rows, "mAP50-95")] == [verdict]
     assert [r.verdict for r in by_metric(rows, "mAP75-95")] == [verdict]
+    assert {r.margin for r in rows} == {0.005}
+
+
+def test_an_inconclusive_row_says_how_many_seeds_would_reach_the_margin():
+    (row,) = by_metric(claim_c1(sweep((0.02, -0.02, 0.02))), "mAP50-95")
+    # sd 0.0231: t*(n − 1) · 0.0231 / √n ≤ 0.005 first at n = 85 (≈ (1.99 · 0.0231 / 0.005)²)
+    assert row.seeds_needed == seeds_needed(row.difference, 0.005) == 85
+    assert all(r.seeds_needed is None for r in claim_c1(sweep()))  # decisive rows need no more seeds
+
+
+def test_the_margins_are_per_metric():
+    tiny = (0.001, -0.001, 0.0005)
+    rows = claim_c1(sweep(tiny), margins={"AP50": 0.005, "mAP75-95": 0.0001})
+    assert [(r.metric, r.margin, r.verdict) for r in rows] == [
+        ("mAP50-95", None, "inconclusive"),  # no margin stated for it: contains 0, and that is all
+        ("mAP75-95", 0.0001, "inconclusive"),  # a margin narrower than the interval
+        ("AP50", 0.005, "reproduced"),
+    ]
+    assert rows[0].seeds_needed is None and rows[1].seeds_needed > 3
 
 
 def test_c1_row_hand_worked():
@@ -173,7 +196,7 @@ def test_c1_ap50_is_about_flat():
     assert (flat.expected, flat.verdict) == ("flat", "reproduced")
     assert flat.paper.startswith("Table 1 YOLOv5s IoU → α-IoU: VOC 78.81 → 78.62 (-0.24%)")
     assert by_metric(claim_c1(sweep()), "AP50")[0].verdict == "opposite"
-    assert by_metric(claim_c1(rows, tolerance=0.002), "AP50")[0].verdict == "inconclusive"
+    assert by_metric(claim_c1(rows, margins={**DEFAULT_MARGINS, "AP50": 0.002}), "AP50")[0].verdict == "inconclusive"
 
 
 def test_c1_both_regimes_in_one_input_give_two_rows_side_by_side():
@@ -225,7 +248,7 @@ def test_c2_slope_of_the_gain_over_the_threshold(gain_slope, verdict):
             aps = {f"AP{round(t * 100)}": curve(t, loss == "alpha_iou") for t in [0.5 + 0.05 * i for i in range(10)]}
             rows.append(run(loss, seed, 0.5, metrics=aps))
     (row,) = claim_c2(rows)
-    assert row.verdict == verdict and row.relative is None
+    assert row.verdict == verdict and row.relative is None and row.margin is None  # a slope has no margin
     assert row.difference.mean == pytest.approx(gain_slope) and row.difference.std == pytest.approx(0.01)
     assert row.baseline_mean == pytest.approx(-1.0) and row.alpha_mean == pytest.approx(-1.0 + gain_slope)
     assert "AP95 +55.56%" in row.paper
@@ -260,6 +283,7 @@ def test_c3_alpha_wins_at_each_eta_and_the_gain_grows_with_eta():
     # Slopes k_s = 1.0, 1.1, 0.9: mean 1.0, sd 0.1, interval 1 ± 4.303 · 0.1 / √3.
     assert trend.difference.mean == pytest.approx(1.0) and trend.difference.std == pytest.approx(0.1)
     assert trend.verdict == "reproduced" and trend.alpha_mean is None and trend.context == {"model": ANCHOR}
+    assert trend.margin is None and {r.margin for r in per_eta} == {0.005}
     assert trend.note == "η = 0.1, 0.2, 0.3" and "+0.51 per unit η" in trend.paper
 
 
@@ -312,6 +336,7 @@ def test_c5_true_positives_relative_to_the_baseline():
     assert (tp50.metric, tp90.metric) == ("TP50", "TP90")
     assert tp50.difference.mean == pytest.approx(10) and tp50.relative == pytest.approx(10 / 500)
     assert tp90.difference.mean == pytest.approx(1) and tp90.verdict == "reproduced"
+    assert tp50.margin is None and claim_c5(sweep(), margins={"TP50": 20})[0].margin == 20  # counts: none by default
     assert "+1% true positives at IoU ≥ 0.5" in tp50.paper and "+11% true positives at IoU ≥ 0.9" in tp90.paper
 
 
@@ -373,6 +398,7 @@ def test_c6_crossing_epoch_and_late_gain():
     assert row.baseline_mean == pytest.approx(0.39) and row.alpha_mean == pytest.approx(0.421)
     assert row.difference.mean == pytest.approx(0.031) and row.difference.std == pytest.approx(0.001)
     assert row.verdict == "reproduced" and row.note == "mean Δ > 0 from epoch 4 of 6; early epochs 1-2, late 5-6"
+    assert row.margin is None  # a change over epochs: no margin
 
 
 def test_c6_series_by_cell_id_cut_to_the_shortest_and_never_crossing():
@@ -392,6 +418,8 @@ def test_all_claims_and_missing_claims_of_a_clean_anchor_sweep():
     rows = sweep() + sweep(loss="diou", alpha_loss="alpha_diou")
     claims = all_claims(rows, series_of(rows))
     assert {c.claim for c in claims} == {"C1", "C2", "C5", "C6"}
+    narrow = all_claims(rows, series_of(rows), margins={**DEFAULT_MARGINS, "mAP50-95": 0.0001})
+    assert {c.margin for c in narrow if c.metric == "mAP50-95"} == {0.0001}
     reasons = {(m.claim, m.regime): m.reason for m in missing_claims(rows, series_of(rows), claims=claims)}
     assert reasons == {
         **{

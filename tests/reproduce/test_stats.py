@@ -1,7 +1,9 @@
 """yolo_alpha.reproduce.stats against tabulated quantiles, closed forms and hand-worked intervals.
 
 Student's t quantiles are those of any statistics table (two-sided 95 %: df 1 → 12.706, 2 → 4.303, …, ∞ → 1.960);
-the paired interval is d̄ ± t*(n − 1) · s_d / √n over the per-seed differences dᵢ = aᵢ − bᵢ.
+the paired interval is d̄ ± t*(n − 1) · s_d / √n over the per-seed differences dᵢ = aᵢ − bᵢ. These references were
+first written for a hand-made quantile (a continued fraction of the incomplete beta function); SciPy's now meets
+them. The sign-flip p-values are counted by hand over the 2ⁿ sign patterns.
 """
 
 from __future__ import annotations
@@ -14,20 +16,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from yolo_alpha.reproduce.stats import (
-    FLAT_TOLERANCE,
     PairedDifference,
     crossing_epoch,
     difference_interval,
-    flat_verdict,
     late_minus_early,
     mean_std,
     paired_difference,
-    regularized_beta,
     relative,
+    sign_flip_p,
     slope,
     t_critical,
-    verdict,
 )
+from yolo_alpha.reproduce.verdicts import verdict
 
 T2 = t_critical(2)  # 4.3027: three seeds
 
@@ -73,20 +73,6 @@ def test_t_critical_refuses_a_bad_confidence(confidence):
         t_critical(3, confidence)
 
 
-@pytest.mark.parametrize("x", [0.0, 0.05, 0.3, 0.5, 0.77, 0.999, 1.0])
-def test_regularized_beta_closed_forms(x):
-    assert regularized_beta(x, 1, 1) == pytest.approx(x, abs=1e-14)  # uniform
-    assert regularized_beta(x, 2.5, 1) == pytest.approx(x**2.5, abs=1e-14)  # I_x(a, 1) = x^a
-    assert regularized_beta(x, 1, 3) == pytest.approx(1 - (1 - x) ** 3, abs=1e-14)  # I_x(1, b) = 1 − (1 − x)^b
-    assert regularized_beta(x, 0.5, 0.5) == pytest.approx(2 / math.pi * math.asin(math.sqrt(x)), abs=1e-14)
-    assert regularized_beta(x, 7, 2.5) == pytest.approx(1 - regularized_beta(1 - x, 2.5, 7), abs=1e-14)
-
-
-def test_regularized_beta_refuses_x_outside_0_1():
-    with pytest.raises(ValueError, match="0 <= x <= 1"):
-        regularized_beta(1.5, 1, 1)
-
-
 def test_paired_difference_hand_worked():
     # d = 3 − 2, 5 − 3, 7 − 4 = 1, 2, 3: mean 2, sd √((1 + 0 + 1) / 2) = 1, interval 2 ± 4.303 · 1 / √3.
     d = paired_difference([3, 5, 7], [2, 3, 4])
@@ -94,7 +80,7 @@ def test_paired_difference_hand_worked():
     assert (d.n, d.mean, d.std) == (3, 2.0, 1.0)
     assert (d.low, d.high) == (pytest.approx(2 - half), pytest.approx(2 + half))
     assert d.low == pytest.approx(-0.4841, abs=1e-4)  # contains 0: three seeds this noisy prove nothing
-    assert verdict(1, d) == "inconclusive"
+    assert verdict("up", d) == "inconclusive"
 
 
 def test_a_consistent_small_gain_is_reproduced():
@@ -102,13 +88,14 @@ def test_a_consistent_small_gain_is_reproduced():
     d = paired_difference([0.41, 0.511, 0.609], [0.40, 0.50, 0.60])
     assert d.mean == pytest.approx(0.01) and d.std == pytest.approx(0.001)
     assert d.low == pytest.approx(0.01 - T2 * 0.001 / math.sqrt(3)) and d.low == pytest.approx(0.007516, abs=1e-6)
-    assert verdict(1, d) == "reproduced" and verdict(-1, d) == "opposite"
+    assert verdict("up", d) == "reproduced" and verdict("down", d) == "opposite"
 
 
 def test_one_seed_has_no_interval_and_no_verdict():
     d = paired_difference([0.9], [0.1])
     assert d == PairedDifference(n=1, mean=pytest.approx(0.8), std=None, low=None, high=None)
-    assert verdict(1, d) == verdict(-1, d) == flat_verdict(d) == "inconclusive"
+    assert d.half_width is None and d.sign_flip_p is None and d.sign_flip_agrees is None
+    assert verdict("up", d, 0.005) == verdict("down", d) == verdict("flat", d, 0.005) == "inconclusive"
 
 
 def test_paired_difference_refuses_unpaired_empty_or_non_finite_values():
@@ -120,54 +107,46 @@ def test_paired_difference_refuses_unpaired_empty_or_non_finite_values():
         paired_difference([1, math.nan], [1, 2])
 
 
-def interval(low, high) -> PairedDifference:
-    return PairedDifference(n=3, mean=(low + high) / 2, std=1.0, low=low, high=high)
-
-
-@pytest.mark.parametrize(
-    ("low", "high", "sign", "expected"),
-    [
-        (0.1, 0.2, 1, "reproduced"),
-        (0.1, 0.2, -1, "opposite"),
-        (-0.2, -0.1, -1, "reproduced"),
-        (-0.2, -0.1, 1, "opposite"),
-        (-0.1, 0.2, 1, "inconclusive"),
-        (0.0, 0.2, 1, "inconclusive"),  # an end point at 0 does not exclude 0
-        (-0.2, 0.0, -1, "inconclusive"),
-    ],
-)
-def test_verdict(low, high, sign, expected):
-    assert verdict(sign, interval(low, high)) == expected
-
-
-def test_verdict_refuses_a_sign_that_is_not_plus_or_minus_one():
-    with pytest.raises(ValueError, match="expected_sign must be"):
-        verdict(0, interval(0.1, 0.2))
-
-
-@pytest.mark.parametrize(
-    ("low", "high", "expected"),
-    [
-        (-0.004, 0.003, "reproduced"),  # inside ±0.005
-        (-0.005, 0.005, "reproduced"),  # the bounds belong to "flat"
-        (0.006, 0.02, "opposite"),  # shown to rise by more than the tolerance
-        (-0.03, -0.006, "opposite"),
-        (-0.004, 0.008, "inconclusive"),  # could be flat, could be a rise
-    ],
-)
-def test_flat_verdict(low, high, expected):
-    assert flat_verdict(interval(low, high), FLAT_TOLERANCE) == expected
-
-
-def test_flat_verdict_hand_worked():
+def test_flat_hand_worked():
     # AP50 differences 0.001, 0.002, 0.0015: mean 0.0015, sd 0.0005, interval 0.0015 ± 4.303 · 0.0005 / √3
-    # = [0.00026, 0.00274], inside ±0.005; with a tolerance of 0.002 it straddles the bound.
+    # = [0.00026, 0.00274], inside ±0.005; with a margin of 0.002 it straddles the bound.
     d = paired_difference([0.501, 0.602, 0.7015], [0.5, 0.6, 0.7])
     assert d.high == pytest.approx(0.0015 + T2 * 0.0005 / math.sqrt(3))
-    assert flat_verdict(d) == "reproduced"
-    assert flat_verdict(d, tolerance=0.002) == "inconclusive"
-    with pytest.raises(ValueError, match="tolerance must be"):
-        flat_verdict(d, tolerance=0)
+    assert d.half_width == pytest.approx(T2 * 0.0005 / math.sqrt(3))
+    assert verdict("flat", d, 0.005) == "reproduced"
+    assert verdict("flat", d, 0.002) == "inconclusive"
+
+
+# Every sign pattern of d = (1, 1, 2) and its sum: ±1 ± 1 ± 2 ∈ {4, 2, 2, 0, 0, −2, −2, −4}.
+@pytest.mark.parametrize(
+    ("differences", "p"),
+    [
+        ([1, 2, 3], 2 / 8),  # all positive: only "all +" and "all −" are as extreme; the floor at 3 seeds
+        ([1, -1, 2], 6 / 8),  # sum 2: |4|, |2|, |2|, |−2|, |−2|, |−4| are as far from 0
+        ([1, 1, 2], 2 / 8),  # sum 4: only ±4
+        ([0, 0, 0], 1.0),
+        ([0.5, 1, 1.5, 2, 2.5, 3], 2 / 64),  # 6 seeds: the first n whose floor 2 / 2ⁿ is below 0.05
+    ],
+)
+def test_sign_flip_p_counted_by_hand(differences, p):
+    assert sign_flip_p(differences) == pytest.approx(p)
+
+
+def test_sign_flip_p_needs_two_values_and_is_reproducible_beyond_the_exact_test():
+    assert sign_flip_p([0.3]) is None
+    many = [0.01 * (i % 5 - 1) for i in range(15)]  # 2^15 > 9999 patterns: a Monte-Carlo p from a fixed seed
+    assert sign_flip_p(many) == sign_flip_p(many)
+    with pytest.raises(ValueError, match="finite"):
+        sign_flip_p([1, math.inf])
+
+
+def test_the_sign_flip_check_cannot_confirm_three_seeds():
+    # GAIN-like differences: the t-interval excludes 0, the sign-flip test cannot (its p is at least 0.25).
+    d = paired_difference([0.41, 0.511, 0.609], [0.40, 0.50, 0.60])
+    assert d.excludes_zero and d.sign_flip_p == pytest.approx(0.25) and d.sign_flip_agrees is False
+    # Six consistent gains: both exclude 0.
+    six = difference_interval([0.010, 0.011, 0.009, 0.010, 0.012, 0.008])
+    assert six.excludes_zero and six.sign_flip_p == pytest.approx(2 / 64) and six.sign_flip_agrees is True
 
 
 def test_relative():
@@ -232,5 +211,7 @@ def test_the_interval_contains_the_mean_and_swapping_flips_it(ab):
     assert d.high - d.low == pytest.approx(2 * t_critical(d.n - 1) * d.std / math.sqrt(d.n), abs=1e-12)
     assert swapped.mean == pytest.approx(-d.mean, abs=1e-12) and swapped.std == pytest.approx(d.std, abs=1e-12)
     assert (swapped.low, swapped.high) == (pytest.approx(-d.high, abs=1e-12), pytest.approx(-d.low, abs=1e-12))
-    flip = {"reproduced": "opposite", "opposite": "reproduced", "inconclusive": "inconclusive"}
-    assert verdict(1, swapped) == flip[verdict(1, d)]
+    flip = {"reproduced": "opposite", "opposite": "reproduced", "equivalent": "equivalent"}
+    flip["inconclusive"] = "inconclusive"
+    assert verdict("up", swapped, 0.1) == flip[verdict("up", d, 0.1)]
+    assert swapped.sign_flip_p == pytest.approx(d.sign_flip_p)  # the test is symmetric in the sign

@@ -11,7 +11,8 @@ from helpers import FakeTrain
 from yolo_alpha.cli import main
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.model_families import FAMILIES
-from yolo_alpha.reproduce import pairing
+from yolo_alpha.reproduce import DEFAULT_MARGINS, pairing
+from yolo_alpha.reproduce.verdicts import margin_of
 from yolo_alpha.suites.definitions import (
     CPU,
     SUITES,
@@ -147,3 +148,17 @@ def test_the_suites_rows_allow_every_claim_in_both_regimes(name):
         series[cell.cell_id] = [rng.uniform(0.2, 0.6) for _ in range(6)]
     found = {(c.claim, c.regime) for c in all_claims(rows, series)}
     assert found == {(claim, regime) for claim in CLAIM_IDS for regime in FAMILIES}
+
+
+@pytest.mark.parametrize("name", sorted(SUITES))
+def test_every_suite_states_an_equivalence_margin_for_the_metrics_it_claims_about(name):
+    # m per metric, in the metric's units: valid for the verdicts (finite, > 0), and AP50's "about flat" needs one.
+    margins = get_suite(name).margins
+    assert {"AP50", "mAP50-95", "mAP75-95"} <= set(margins)
+    assert all(margin_of(margins, metric) > 0 for metric in margins)
+
+
+def test_the_margin_is_half_an_ap_point_unless_a_suite_sets_its_own():
+    assert CPU.margins == dict(DEFAULT_MARGINS) and CPU.margins["mAP50-95"] == 0.005
+    own = Suite("own", "", {}, CPU.regimes, CPU.groups, margins={"mAP50-95": 0.002, "AP50": 0.005})
+    assert own.margins["mAP50-95"] == 0.002 and CPU.margins["mAP50-95"] == 0.005  # no default shared by reference

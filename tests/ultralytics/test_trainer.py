@@ -246,3 +246,22 @@ def test_the_python_api_trainer_refuses_alpha_warmup_not_below_epochs(tiny_train
     with pytest.raises(YoloAlphaError, match=r"alpha_warmup=3 must be below epochs=3"):
         AlphaDetectionTrainer(overrides=keys)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_channels_last_converts_the_cpu_model_and_checkpoints_stay_nchw(tiny_train, channels_last):
+    # Upstream converts CUDA models only; ours converts on the CPU too, before the EMA copy (issue 18's cheaper cells).
+    from ultralytics.nn.tasks import DetectionModel
+
+    trainer = AlphaDetectionTrainer(overrides={**tiny_train, "channels_last": channels_last})
+    trainer.model = DetectionModel("yolov8n.yaml", nc=2, verbose=False)
+    trainer.data = {**getattr(trainer, "data", {}), "nc": 2, "names": {0: "a", 1: "b"}}
+    trainer.set_model_attributes()
+    conv = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d)).weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) is channels_last
+    if not channels_last:
+        return
+    model = run.train(**tiny_train, channels_last=True)
+    ckpt = torch_load(model.trainer.last, map_location="cpu")
+    saved = next(m for m in ckpt["model"].modules() if isinstance(m, torch.nn.Conv2d)).weight
+    assert saved.is_contiguous()  # checkpoints are NCHW whatever trained: stock Ultralytics loads them

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib
@@ -25,6 +26,7 @@ from yolo_alpha.report.tables import (
     summary_csv_rows,
     varied_keys,
 )
+from yolo_alpha.reproduce.verdicts import DEFAULT_MARGINS
 from yolo_alpha.sweep_folder import RUNS_DIR, ResultsFileError, load_results, relative_to_sweep, run_folder
 
 HOW_TO_READ = (
@@ -41,14 +43,15 @@ NO_PAIR = (
 )
 
 
-def write_report(sweep_dir: str | Path) -> Path:
+def write_report(sweep_dir: str | Path, margins: Mapping[str, float] = DEFAULT_MARGINS) -> Path:
     """Return the path of ``<sweep>/report/report.md``, written with summary.csv, relative_improvement.csv and figures.
 
     Figures (each a PNG plus a CSV of the plotted numbers): ap_vs_iou, tp_counts (paper Fig. 2; skipped with a note
     when no row has counts), map_over_epochs, alpha_sensitivity (only
     when the grid varies ``alpha``) and improvement_vs_noise (only when it varies ``noise_eta``). Last, when the rows
     allow any, the claims of the α-IoU paper (:mod:`~yolo_alpha.report.claims_section`; claims.csv always), and the
-    training diagnostics of runs that recorded them (:mod:`~yolo_alpha.report.diagnostics_section`).
+    training diagnostics of runs that recorded them (:mod:`~yolo_alpha.report.diagnostics_section`). `margins`: the
+    claims' equivalence margin m per metric (a suite's ``margins``; by default 0.5 AP points on every AP metric).
 
     Raises ResultsFileError, writing nothing, when results.jsonl is missing, malformed or has no rows yet.
     """
@@ -141,7 +144,7 @@ def write_report(sweep_dir: str | Path) -> Path:
         )
 
     base = read_sweep_base(sweep_dir)
-    lines += claims_section(out, rows, base)
+    lines += claims_section(out, rows, base, margins)
     lines += diagnostics_section(out, rows, base)
 
     path = out / "report.md"

@@ -1,8 +1,10 @@
 """Reproduce the α-IoU paper claim by claim: sweep rows → per-seed pairs → paired statistics → one row per claim.
 
-:mod:`~yolo_alpha.reproduce.stats` holds the statistics (Student's t quantile, the paired t-interval, verdicts),
+:mod:`~yolo_alpha.reproduce.stats` holds the statistics (Student's t quantile, the paired t-interval, the sign-flip
+check), :mod:`~yolo_alpha.reproduce.verdicts` the four verdicts and the equivalence margins,
 :mod:`~yolo_alpha.reproduce.pairing` the pairing of results.jsonl rows by seed and their regime (anchor-based
-YOLOv5 or task-aligned), :mod:`~yolo_alpha.reproduce.claims` the paper's claims C1 … C7 with the paper's figures.
+YOLOv5 or task-aligned), :mod:`~yolo_alpha.reproduce.claims` the paper's claims C1 … C7 with the paper's figures,
+:mod:`~yolo_alpha.reproduce.missing` the claims a sweep cannot test and why.
 Pure computation on rows: nothing here trains, reads files or imports Ultralytics.
 """
 
@@ -10,7 +12,6 @@ from yolo_alpha.reproduce.claims import (
     CLAIM_IDS,
     ClaimRow,
     EpochDifference,
-    MissingClaim,
     all_claims,
     claim_c1,
     claim_c2,
@@ -21,8 +22,8 @@ from yolo_alpha.reproduce.claims import (
     claim_c7,
     claim_schedule,
     epoch_differences,
-    missing_claims,
 )
+from yolo_alpha.reproduce.missing import MissingClaim, missing_claims
 from yolo_alpha.reproduce.pairing import (
     ClaimDataError,
     SeedPairs,
@@ -31,17 +32,14 @@ from yolo_alpha.reproduce.pairing import (
     pair_by_seed,
     regime_of,
 )
-from yolo_alpha.reproduce.stats import (
-    PairedDifference,
-    flat_verdict,
-    paired_difference,
-    relative,
-    t_critical,
-    verdict,
-)
+from yolo_alpha.reproduce.stats import PairedDifference, paired_difference, relative, sign_flip_p, t_critical
+from yolo_alpha.reproduce.verdicts import DEFAULT_MARGIN, DEFAULT_MARGINS, VERDICTS, seeds_needed, verdict
 
 __all__ = [
     "CLAIM_IDS",
+    "DEFAULT_MARGIN",
+    "DEFAULT_MARGINS",
+    "VERDICTS",
     "ClaimDataError",
     "ClaimRow",
     "EpochDifference",
@@ -59,13 +57,14 @@ __all__ = [
     "claim_schedule",
     "config_alpha",
     "epoch_differences",
-    "flat_verdict",
     "loss_at",
     "missing_claims",
     "pair_by_seed",
     "paired_difference",
     "regime_of",
     "relative",
+    "seeds_needed",
+    "sign_flip_p",
     "t_critical",
     "verdict",
 ]

@@ -3,24 +3,24 @@
 Each ``claim_cN`` takes sweep rows of both regimes (and C6 the runs' per-epoch mAP50-95), pairs an α-loss (α = 3)
 with its α = 1 form by seed (:func:`~yolo_alpha.reproduce.pairing.pair_by_seed`) and returns its rows, each with
 the paper's figure, ours (mean ± std over seeds), the paired difference with its 95 % t-interval and the verdict
-(:mod:`~yolo_alpha.reproduce.stats`: never one from one seed). Its docstring defines the statistic. Absent
-configurations give no row; :func:`missing_claims` says which claims and why.
+(:mod:`~yolo_alpha.reproduce.verdicts`: never one from one seed), judged against the metric's equivalence margin
+(`margins`, m per metric) where one applies. Its docstring defines the statistic. Absent configurations give no row;
+:func:`~yolo_alpha.reproduce.missing.missing_claims` says which claims and why.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from yolo_alpha.config_labels import config_label
 from yolo_alpha.losses.registry import alpha_form_of
 from yolo_alpha.metrics import AP_KEYS, IMPROVEMENT_METRICS
-from yolo_alpha.model_families import FAMILIES
-from yolo_alpha.reproduce import pairing, stats
+from yolo_alpha.reproduce import pairing, stats, verdicts
 from yolo_alpha.reproduce.pairing import SeedPairs, context_order, loss_at, noise_eta, pair_by_seed, regime_of
 from yolo_alpha.reproduce.paper_figures import NAMES, PAPER, TABLE1, TABLE3
-from yolo_alpha.reproduce.stats import FLAT_TOLERANCE, PairedDifference, paired_difference, slope
+from yolo_alpha.reproduce.stats import PairedDifference, paired_difference, slope
+from yolo_alpha.reproduce.verdicts import DEFAULT_MARGINS
 
 CLAIM_IDS = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "S")  # S: the α schedule (alpha_warmup), this fork's own
 PAPER_FAMILIES = ("iou", "diou")  # the classic losses of the paper's YOLOv5 tables, compared with their α forms
@@ -35,7 +35,9 @@ class ClaimRow:
     ``alpha_*``/``baseline_*``: mean and sample std over the seeds of each side's own statistic (None where a side
     has none, e.g. C3's slope of a relative gain); ``difference``: over the per-seed α − baseline statistics;
     ``relative``: (α mean − baseline mean) / baseline mean, for metrics only (None for slopes and changes);
-    ``expected``: "up", "down" or "flat"; ``config``: the label of the shared params ``context``, model included.
+    ``expected``: "up", "down" or "flat"; ``config``: the label of the shared params ``context``, model included;
+    ``margin``: the equivalence margin m the verdict used (None: none applies); ``seeds_needed``: for an inconclusive
+    verdict with a margin, the seeds that would bring the half-width to m (:func:`~.verdicts.seeds_needed`).
     """
 
     claim: str
@@ -54,6 +56,8 @@ class ClaimRow:
     verdict: str
     seeds: tuple
     note: str = ""
+    margin: float | None = None
+    seeds_needed: int | None = None
     context: dict = field(default_factory=dict, hash=False)
 
 
@@ -75,30 +79,24 @@ class EpochDifference:
     context: dict = field(default_factory=dict, hash=False)
 
 
-class MissingClaim(NamedTuple):
-    """A claim without a row in a regime, and why."""
-
-    claim: str
-    regime: str
-    reason: str
-
-
 def _row(claim, context, compared, metric, paper, expected, a, b, seeds, default_model, difference=None, **extra):
-    """Return the ClaimRow of per-seed statistics `a` (α side) and `b` (baseline), or of `difference` alone."""
+    """Return the ClaimRow of per-seed statistics `a` (α side) and `b` (baseline), or of `difference` alone.
+
+    `extra`: ``note``, and ``margins`` (m per metric) for a statistic that is a metric's mean paired difference.
+    """
     (a_mean, a_std), (b_mean, b_std) = (stats.mean_std(v) if v else (None, None) for v in (a, b))
     difference = paired_difference(a, b) if difference is None else difference
-    if expected == "flat":
-        outcome = stats.flat_verdict(difference, extra.pop("tolerance", FLAT_TOLERANCE))
-    else:
-        outcome = stats.verdict(1 if expected == "up" else -1, difference)
+    margin = verdicts.margin_of(extra.get("margins", {}), metric)
+    outcome = verdicts.verdict(expected, difference, margin)
+    needed = verdicts.seeds_needed(difference, margin) if outcome == "inconclusive" else None
     change = stats.relative(a_mean, b_mean) if metric in IMPROVEMENT_METRICS else None
     regime, label = regime_of(context, default_model), config_label(dict(context))
     sides = (a_mean, a_std, b_mean, b_std)
     common = (claim, regime, compared, label, metric, paper, expected, *sides, difference, change, outcome)
-    return ClaimRow(*common, tuple(seeds), extra.get("note", ""), dict(context))
+    return ClaimRow(*common, tuple(seeds), extra.get("note", ""), margin, needed, dict(context))
 
 
-def _pair_rows(claim, rows, metrics, paper, *, families, alpha, default_model, tolerance=FLAT_TOLERANCE):
+def _pair_rows(claim, rows, metrics, paper, *, families, alpha, default_model, margins):
     """Return `claim`'s rows of α − base of each metric of the (metric, expected) `metrics`, over paired seeds."""
     out = []
     for family in families:
@@ -108,7 +106,7 @@ def _pair_rows(claim, rows, metrics, paper, *, families, alpha, default_model, t
                 note = _pair_note(p, metric)
                 text = paper(family, metric, p)
                 what = (claim, p.context, p.compared, metric, text, expected, p.alpha, p.baseline, p.seeds)
-                out.append(_row(*what, default_model, tolerance=tolerance, note=note))
+                out.append(_row(*what, default_model, margins=margins, note=note))
     return out
 
 
@@ -132,13 +130,14 @@ def _table3(family: str, metric: str, pairs: SeedPairs) -> str:
     return f"Table 3 VOC η = {eta:g}, {NAMES[family]}: {TABLE3[family, eta][metric == 'mAP75-95']}"
 
 
-def claim_c1(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, tolerance=FLAT_TOLERANCE, default_model=None):
-    """Return C1's rows (Table 1, clean rows): α − base of mAP50-95 > 0, of mAP75-95 > 0, of AP50 within ±tolerance.
+def claim_c1(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, margins=DEFAULT_MARGINS, default_model=None):
+    """Return C1's rows (Table 1, clean rows): α − base of mAP50-95 > 0, of mAP75-95 > 0, of AP50 within ±m.
 
-    AP50 "about flat" is :func:`~.stats.flat_verdict` (default 0.005: the paper's "less than 0.5% drop at AP50").
+    AP50 "about flat" is an equivalence claim (:func:`~.verdicts.verdict`; m = 0.005 by default: the paper's "less
+    than 0.5% drop at AP50").
     """
     metrics = (("mAP50-95", "up"), ("mAP75-95", "up"), ("AP50", "flat"))
-    keys = {"families": families, "alpha": alpha, "default_model": default_model, "tolerance": tolerance}
+    keys = {"families": families, "alpha": alpha, "default_model": default_model, "margins": margins}
     return _pair_rows("C1", pairing.clean_rows(rows), metrics, _table1, **keys)
 
 
@@ -149,7 +148,8 @@ def claim_c2(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, default_model=
     unit of IoU threshold); claimed > 0. One statistic per seed and one interval rather than ten rows (ten tests,
     no trend); the absolute ΔAP, as the relative gain explodes when the baseline's AP95 nears 0 (Table 3: +950 %).
     ``alpha_mean``/``baseline_mean`` are the slopes of each side's own AP curve (negative: AP falls with t); their
-    paired difference is the slope of ΔAP_t. Seeds without all ten APs are left out.
+    paired difference is the slope of ΔAP_t. Seeds without all ten APs are left out. A slope is no metric's
+    difference: no margin, no "equivalent".
     """
     thresholds, out = [int(k[2:]) / 100 for k in AP_KEYS], []
     for family in families:
@@ -170,14 +170,15 @@ def claim_c2(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, default_model=
     return out
 
 
-def claim_c3(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, default_model=None):
+def claim_c3(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, margins=DEFAULT_MARGINS, default_model=None):
     """Return C3's rows (Table 3, noisy rows): α − base > 0 at each η, then the growth of the relative gain with η.
 
     Per η: mAP75-95 and mAP50-95, as C1. The trend row of each context (shared params but η, two η or more) takes
     the seeds trained at every η: per seed, g(η) = (α − base) / base of mAP75-95 and its least-squares slope over
-    η, claimed > 0 (a seed with a 0 baseline at some η is left out). Its α and baseline sides are None.
+    η, claimed > 0 (a seed with a 0 baseline at some η is left out). Its α and baseline sides are None; as a slope it
+    has no margin.
     """
-    keys = {"families": families, "alpha": alpha, "default_model": default_model}
+    keys = {"families": families, "alpha": alpha, "default_model": default_model, "margins": margins}
     out = _pair_rows("C3", pairing.noisy_rows(rows), (("mAP75-95", "up"), ("mAP50-95", "up")), _table3, **keys)
     trends = []
     for family in families:
@@ -200,7 +201,15 @@ def claim_c3(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, default_model=
     return out + sorted(trends, key=lambda r: context_order(r.context, default_model))
 
 
-def claim_c4(rows, *, families=PAPER_FAMILIES, metric="mAP50-95", window=ALPHA_WINDOW, default_model=None):
+def claim_c4(
+    rows,
+    *,
+    families=PAPER_FAMILIES,
+    metric="mAP50-95",
+    window=ALPHA_WINDOW,
+    margins=DEFAULT_MARGINS,
+    default_model=None,
+):
     """Return C4's rows (Fig. 6, an α sweep): best α in `window` − best α outside > 0; each α < 1 − α = 1 < 0.
 
     Per context (shared params but loss and α) and seed: the α side is the max of `metric` over the α in `window`,
@@ -229,27 +238,38 @@ def claim_c4(rows, *, families=PAPER_FAMILIES, metric="mAP50-95", window=ALPHA_W
                 ins, outs = (", ".join(f"{a:g}" for a in side) for side in (inside, outside))
                 compared = f"{name}: best α in [{low:g}, {high:g}] ({ins}) vs best α outside ({outs})"
                 what = ("C4", context, compared, metric, PAPER["C4 window"], "up", best_in, best_out, seeds)
-                out.append(_row(*what, default_model, note=note))
+                out.append(_row(*what, default_model, note=note, margins=margins))
             for a in [a for a in value if a < 1 and seeds and 1.0 in value]:
                 compared = f"{name}: α = {a:g} vs α = 1"
                 what = ("C4", context, compared, metric, PAPER["C4 low"], "down", value[a], value[1.0], seeds)
-                out.append(_row(*what, default_model))
+                out.append(_row(*what, default_model, margins=margins))
     return out
 
 
-def claim_c5(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, metrics=("TP50", "TP90"), default_model=None):
-    """Return C5's rows (Fig. 2, clean rows): α − base of the true positives at each threshold of `metrics` > 0."""
+def claim_c5(
+    rows,
+    *,
+    families=PAPER_FAMILIES,
+    alpha=PAPER_ALPHA,
+    metrics=("TP50", "TP90"),
+    margins=DEFAULT_MARGINS,
+    default_model=None,
+):
+    """Return C5's rows (Fig. 2, clean rows): α − base of the true positives at each threshold of `metrics` > 0.
+
+    Counts have no default margin (`margins` may give one, in counts).
+    """
 
     def paper(family, metric, pairs):
         return PAPER.get(f"C5 {metric}", PAPER["C5"])
 
-    keys = {"families": families, "alpha": alpha, "default_model": default_model}
+    keys = {"families": families, "alpha": alpha, "default_model": default_model, "margins": margins}
     return _pair_rows("C5", pairing.clean_rows(rows), [(m, "up") for m in metrics], paper, **keys)
 
 
-def claim_c7(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, default_model=None):
+def claim_c7(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, margins=DEFAULT_MARGINS, default_model=None):
     """Return C7's rows (App. B.2.2): α − base of mAP50-95 and mAP75-95 > 0 at each ``fraction`` (clean boxes)."""
-    keys = {"families": families, "alpha": alpha, "default_model": default_model}
+    keys = {"families": families, "alpha": alpha, "default_model": default_model, "margins": margins}
     return _pair_rows(
         "C7", pairing.sized_rows(rows), (("mAP50-95", "up"), ("mAP75-95", "up")), lambda *_: PAPER["C7"], **keys
     )
@@ -286,7 +306,8 @@ def claim_c6(rows, series, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, defaul
 
     Per seed and side, :func:`~.stats.late_minus_early` of the mAP50-95 series (mean over the last third of the
     n ≥ 3 epochs − over the first third); their paired difference is that change of ΔmAP, claimed > 0. The note
-    gives the crossing epoch of the mean ΔmAP (:class:`EpochDifference` has the whole curve).
+    gives the crossing epoch of the mean ΔmAP (:class:`EpochDifference` has the whole curve). A change over
+    epochs is no metric's difference: no margin, no "equivalent".
     """
     out = []
     for d in epoch_differences(rows, series, families=families, alpha=alpha, default_model=default_model):
@@ -303,12 +324,12 @@ def claim_c6(rows, series, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, defaul
     return out
 
 
-def _warmup(params) -> float:
+def warmup(params) -> float:
     value = params.get("alpha_warmup")
     return float(value) if pairing.is_finite(value) else 0.0
 
 
-def claim_schedule(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, default_model=None):
+def claim_schedule(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, margins=DEFAULT_MARGINS, default_model=None):
     """Return S's rows (clean rows): an α-loss trained with ``alpha_warmup`` = N > 0 minus its α = 1 form, and
     minus itself without the schedule; mAP50-95 and mAP75-95, claimed > 0.
 
@@ -327,64 +348,22 @@ def claim_schedule(rows, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, default_
                 pairs = pair_by_seed(clean, metric, scheduled, baseline, compared=compared)
                 for p in sorted(pairs, key=lambda p: context_order(p.context, default_model)):
                     what = ("S", p.context, p.compared, metric, PAPER["S"], "up", p.alpha, p.baseline, p.seeds)
-                    out.append(_row(*what, default_model, note=_pair_note(p, metric)))
+                    out.append(_row(*what, default_model, note=_pair_note(p, metric), margins=margins))
     return out
 
 
 def _schedule_selector(selector, scheduled: bool):
     """Return a selector of `selector`'s configurations trained with (`scheduled`) or without an α schedule."""
-    return lambda params: selector(params) and (_warmup(params) > 0) == scheduled
+    return lambda params: selector(params) and (warmup(params) > 0) == scheduled
 
 
 def all_claims(
-    rows, series=None, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, tolerance=FLAT_TOLERANCE, default_model=None
+    rows, series=None, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, margins=DEFAULT_MARGINS, default_model=None
 ) -> list[ClaimRow]:
-    """Return the rows of C1 … C7 and S in that order (C6 only with `series`)."""
-    keys = {"families": families, "default_model": default_model}
-    rows_of = [claim_c1(rows, alpha=alpha, tolerance=tolerance, **keys), claim_c2(rows, alpha=alpha, **keys)]
-    rows_of += [claim_c3(rows, alpha=alpha, **keys), claim_c4(rows, **keys), claim_c5(rows, alpha=alpha, **keys)]
-    rows_of += [claim_c6(rows, series, alpha=alpha, **keys) if series else [], claim_c7(rows, alpha=alpha, **keys)]
-    rows_of += [claim_schedule(rows, alpha=alpha, **keys)]
+    """Return the rows of C1 … C7 and S in that order (C6 only with `series`); `margins`: m per metric."""
+    keys, judged = {"families": families, "default_model": default_model}, {"alpha": alpha, "margins": margins}
+    rows_of = [claim_c1(rows, **judged, **keys), claim_c2(rows, alpha=alpha, **keys)]
+    rows_of += [claim_c3(rows, **judged, **keys), claim_c4(rows, margins=margins, **keys)]
+    rows_of += [claim_c5(rows, **judged, **keys), claim_c6(rows, series, alpha=alpha, **keys) if series else []]
+    rows_of += [claim_c7(rows, **judged, **keys), claim_schedule(rows, **judged, **keys)]
     return [row for claim_rows in rows_of for row in claim_rows]
-
-
-_CLEAN = ("clean rows (noise_eta 0, full data)", pairing.clean_rows)
-_NEEDS = {  # claim -> (the rows it reads, their filter, what it needs of them)
-    "C1": (*_CLEAN, "{a} and its α = 1 form on otherwise equal params"),
-    "C2": (*_CLEAN, "{a} and its α = 1 form, with AP50 … AP95"),
-    "C3": ("noisy rows (noise_eta > 0, full data)", pairing.noisy_rows, "{a} and its α = 1 form at some η"),
-    "C4": ("rows", list, "one loss at 3 α or more, inside and outside [2, 4], or at α < 1 and α = 1"),
-    "C5": (*_CLEAN, "{a} and its α = 1 form with TP50/TP90 (rows from before the COCO evaluation have none)"),
-    "C6": (*_CLEAN, "{a} and its α = 1 form with per-epoch series of 3 epochs or more"),
-    "C7": ("rows with a 'fraction' param (noise_eta 0)", pairing.sized_rows, "{a} and its α = 1 form at some fraction"),
-    "S": (*_CLEAN, "{a} with alpha_warmup > 0, and its α = 1 form or itself without it"),
-}
-
-
-def missing_claims(rows, series=None, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, default_model=None, claims=None):
-    """Return a MissingClaim per claim × regime without a row; the reason is the first unmet need.
-
-    `claims`: the ClaimRows already computed (by default :func:`all_claims` of the same arguments).
-    """
-    if claims is None:
-        claims = all_claims(rows, series, families=families, alpha=alpha, default_model=default_model)
-    found, wanted = {(c.claim, c.regime) for c in claims}, f"an α-loss of {', '.join(families)} at α = {alpha:g}"
-    missing = []
-    scheduled = any(_warmup(r["params"]) > 0 for r in rows)
-    for claim in CLAIM_IDS if scheduled else CLAIM_IDS[:-1]:  # S only for sweeps that tried a schedule: ours
-        what, select, need = _NEEDS[claim]
-        for regime in (r for r in FAMILIES if (claim, r) not in found):
-            mine = [r for r in rows if regime_of(r["params"], default_model) == regime]
-            ours = [r for r in mine if pairing.family_of(r["params"].get("loss")) in families]
-            if not mine:
-                reason = f"no rows of the {regime} regime"
-            elif not ours:
-                reason = f"no rows of the losses {', '.join(families)} or their α forms"
-            elif not select(ours):
-                reason = f"no {what}"
-            elif claim == "C6" and not series:
-                reason = "no per-epoch mAP50-95 series given"
-            else:
-                reason = f"no pair in the {what}: needs {need.format(a=wanted)}"
-            missing.append(MissingClaim(claim, regime, reason))
-    return missing

@@ -19,12 +19,14 @@ training, where the paper's Fig. 3 places α's gain. ``voc`` and ``coco`` are th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.model_families import ANCHOR_FAMILY, TASK_ALIGNED_FAMILY
+from yolo_alpha.reproduce.verdicts import DEFAULT_MARGINS
 from yolo_alpha.sweep.grid import Cell
 from yolo_alpha.sweep_folder import RUNS_DIR
 
@@ -64,7 +66,11 @@ class ClaimGroup:
 
 @dataclass(frozen=True)
 class Suite:
-    """A reproduction suite: shared cell keys, regimes, their warm starts, the claim groups and the seeds."""
+    """A reproduction suite: shared cell keys, regimes, their warm starts, the claim groups and the seeds.
+
+    ``margins``: the equivalence margin m per metric its verdicts use, in the metric's units (0.005 = 0.5 AP points;
+    :mod:`yolo_alpha.reproduce.verdicts`), stated before the suite trains and recorded in its report.
+    """
 
     name: str
     summary: str
@@ -74,6 +80,7 @@ class Suite:
     seeds: tuple[int, ...] = SEEDS
     warm_starts: tuple[WarmStart, ...] = field(default_factory=tuple)
     hardware: str = "one GPU"  # what one cell is sized for, said by a dry run that has no measured cell time
+    margins: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MARGINS))
 
     def warm_start(self, regime: str) -> WarmStart | None:
         """Return the warm start of `regime`, None when its cells train from scratch."""

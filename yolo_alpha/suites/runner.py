@@ -106,7 +106,7 @@ def reproduce(
         print(f"suite={suite.name}: each cell is sized for {suite.hardware}; a run then writes its report to {report}")
         return report
     run_sweep(cells, options=options, train=train)
-    return write_report(project / suite.name)
+    return write_report(project / suite.name, margins=suite.margins)
 
 
 __all__ = ["DEFAULT_PROJECT", "reproduce", "suite_sweep", "warm_start_sweep"]
