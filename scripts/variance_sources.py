@@ -16,6 +16,7 @@ import argparse
 import csv
 import statistics
 import sys
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-val", type=int, default=800, help="the large val set's size (default 800)")
     parser.add_argument("--out", type=Path, default=None, help="CSV of every model's numbers (default: none)")
     args = parser.parse_args(argv)
-    records = evaluate_rows(args.sweep, args.n_val, args.sweep / "variance_sources")
+    with tempfile.TemporaryDirectory() as work:  # the validators' folders: predictions nobody needs to keep
+        records = evaluate_rows(args.sweep, args.n_val, Path(work))
     if not records:
         print(f"{args.sweep}: no row whose run kept weights/best.pt", file=sys.stderr)
         return 2
