@@ -10,15 +10,12 @@ from typing import Any
 
 from yolo_alpha.checks import is_number
 from yolo_alpha.losses import LOSSES, resolve_loss
-from yolo_alpha.losses.registry import CORE_KEYS, all_loss_params, alpha_form_of, takes_alpha
-
-# alpha_X is compared with X, its α = 1 form: the pairs come from the loss registry, not a list kept here.
-BASE_LOSSES = {alpha_form_of(name): name for name in LOSSES if alpha_form_of(name)}
+from yolo_alpha.losses.registry import CORE_KEYS, all_loss_params, classic_form_of, takes_alpha
 
 
 def base_loss(loss: Any) -> str | None:
-    """Return X for an ``alpha_X`` loss whose classic (α = 1) form X is registered, else None."""
-    return BASE_LOSSES.get(loss) if isinstance(loss, str) else None
+    """Return X for an ``alpha_X`` loss whose classic (α = 1) form X is registered, else None (the registry's pair)."""
+    return classic_form_of(loss) if isinstance(loss, str) else None
 
 
 def config_label(params: dict, keys: list[str] | None = None, *, powers: bool = True) -> str:

@@ -145,11 +145,11 @@ def _resolve_params(loss: str, given: dict[str, object]) -> tuple[tuple[str, flo
             raise LossConfigError(
                 f"{key} applies only to {', '.join(losses_taking(key))}; got {key}={value!r} with loss={loss!r}"
             )
-    resolved = {}
-    for param in loss_entry(loss).params:
+    entry, resolved = loss_entry(loss), {}
+    for param in entry.params:
         value = given.get(param.key)
         resolved[param.key] = param.default if value is None else param.checked(value)
-    rule = loss_entry(loss).rule
+    rule = entry.rule
     message = rule(resolved) if rule is not None else None
     if message:
         raise LossConfigError(message)
