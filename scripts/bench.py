@@ -21,7 +21,7 @@ docs/benchmarks.md.
    ``--suite-only`` refreshes just that section and its goal row in an existing report.
 6. One cell of the CPU study, trained and scored as the suite does it, with the cheaper cells' keys
    (``yolo_alpha.suites.fast_cells``) vs the committed suite's, alternating (~3 min). Goal: ≤ 0.5 (issue 18: a cell
-   ≤ 50 s where it cost ~100-115 s).
+   ≤ 50 s where it cost ~100-115 s). ``--cell-cost-only`` refreshes just that section and its goal row.
 7. On a machine with CUDA, figure 1 on the GPU as well.
 
 Candidates are interleaved within each repeat and the median is reported, so a busy shared machine slows all of
@@ -162,16 +162,19 @@ def render(report: Report, quick: bool, command: str) -> str:
 SUITE_TITLE = "### CPU reproduction suite"
 
 
-def splice_suite(existing: str, report: Report) -> str:
-    """Return the benchmarks file `existing` with its suite section and goal row replaced by `report`'s (or added)."""
-    section = next(s for s in report.sections if s.startswith(SUITE_TITLE))
+CELL_TITLE = "### Cell cost"
+
+
+def splice_section(existing: str, report: Report, title: str = SUITE_TITLE) -> str:
+    """Return the benchmarks file `existing` with its `title` section and goal row replaced by `report`'s (or added)."""
+    section = next(s for s in report.sections if s.startswith(title))
     goal = report.goals[0]
     measured = "—" if goal.ratio is None else f"{goal.ratio:.3f}"
     row = f"| {goal.figure} | {measured} | {goal.goal} | {goal.status()} |"
     lines = [line for line in existing.split("\n") if not line.startswith(f"| {goal.figure} |")]
     goals_end = max(i for i, line in enumerate(lines) if line.startswith("| ") and i < lines.index("## Measurements"))
     text = "\n".join([*lines[: goals_end + 1], row, *lines[goals_end + 1 :]])
-    start = text.find(SUITE_TITLE)
+    start = text.find(title)
     if start < 0:
         cuda = text.find("### CUDA")
         return text[:cuda] + section + "\n" + text[cuda:] if cuda >= 0 else text.rstrip("\n") + "\n\n" + section
@@ -187,11 +190,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--suite-only", action="store_true", help="only the CPU suite's time (from its rows), spliced into --out"
     )
+    parser.add_argument(
+        "--cell-cost-only", action="store_true", help="only section 6 (trains 4 cells, ~7 min), spliced into --out"
+    )
     args = parser.parse_args(argv)
-    if args.suite_only:  # reads rows, trains nothing: refresh that section while the other figures stay
+    if args.suite_only or args.cell_cost_only:  # refresh one section and its goal row; the other figures stay
         report = Report()
-        guarded(report, "CPU reproduction suite", SUITE_GOALS, lambda out: bench_suite_time(out, STUDY))
-        args.out.write_text(splice_suite(args.out.read_text(encoding="utf-8"), report), encoding="utf-8")
+        if args.suite_only:  # reads rows, trains nothing
+            guarded(report, "CPU reproduction suite", SUITE_GOALS, lambda out: bench_suite_time(out, STUDY))
+        else:
+            guarded(report, "Cell cost", CELL_GOALS, lambda out: bench_cell_cost(out, STUDY))
+        title = SUITE_TITLE if args.suite_only else CELL_TITLE
+        args.out.write_text(splice_section(args.out.read_text(encoding="utf-8"), report, title), encoding="utf-8")
         print(args.out.read_text(encoding="utf-8"))
         return
     quick = args.quick

@@ -241,5 +241,25 @@ def test_cell_cost_trains_the_study_cell_with_the_suite_keys_and_the_fast_keys()
     assert old == {**CPU.base, "model": "yolov5nu.yaml", "seed": 0, "loss": "ciou", "pretrained": old["pretrained"]}
     assert Path(old["pretrained"]).is_file() and new["pretrained"] == old["pretrained"]  # the committed warm start
     # the fast keys over the suite's; the task-aligned regime's own batch over both
-    assert new == {**fast_cell_base(), **dict(cells[cell_cost.NEW].params)} and new["batch"] == 32
+    assert new == {**fast_cell_base(CPU.base), **dict(cells[cell_cost.NEW].params)} and new["batch"] == 32
     assert new["epochs"] == old["epochs"]
+
+
+def test_splice_section_adds_then_replaces_the_cell_cost_section_and_its_goal_row():
+    existing = "\n".join(
+        ["# B", "## Goals", "", "| figure | measured | goal | status |", "|---|---:|---:|---|", "| a | 1 | ≥ 1 | MET |",
+         "", "## Measurements", "", "### Noisy loader", "", "kept", "### CUDA", "", "kept too", ""]
+    )  # fmt: skip
+
+    def report(seconds_ratio, text):
+        made = bench.Report()
+        made.sections.append(f"### Cell cost: fake\n\n{text}\n")
+        made.goals.append(bench.Goal("cell cost, new settings / old", "≤ 0.5", seconds_ratio))
+        return made
+
+    once = bench.splice_section(existing, report(0.8, "first"), bench.CELL_TITLE)
+    assert "| cell cost, new settings / old | 0.800 | ≤ 0.5 | NOT MET |" in once and "first" in once
+    assert once.index("### Noisy loader") < once.index("### Cell cost") < once.index("### CUDA")
+    twice = bench.splice_section(once, report(0.4, "second"), bench.CELL_TITLE)
+    assert "first" not in twice and "second" in twice and twice.count("| cell cost, new settings / old |") == 1
+    assert "kept" in twice and "kept too" in twice and "| a | 1 | ≥ 1 | MET |" in twice

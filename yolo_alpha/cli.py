@@ -23,8 +23,9 @@ Verbs:
              cores) and print its AP beside the study's IoU and α-IoU seeds: yolo-alpha demo
              [study=docs/reproduction/cpu] [loss=iou|alpha_iou|diou|alpha_diou|ciou|alpha_ciou] [seed=N] [key=value ...]
   report   write tables and figures of a sweep folder: yolo-alpha report runs/sweeps/demo
-  reproduce  test the α-IoU paper's claims C1-C7 in both regimes, 3 seeds, into one resumable folder and report:
-             yolo-alpha reproduce suite=cpu|voc|coco [project=runs/reproduce] [dry_run=True lists the trainings]
+  reproduce  test the α-IoU paper's claims C1-C7 in both regimes, 3 seeds (cpu_powered: the core claims, 10 seeds,
+             800 val images), into one resumable folder and report:
+             yolo-alpha reproduce suite=cpu|cpu_powered|voc|coco [project=runs/reproduce] [dry_run=True lists them]
              [backend=… workers=… as sweep] [key=value ... applied to every training]  (rerun to resume)
   plot     draw a figure of the papers (PNG + CSV of its numbers, never overwriting; out=runs/plots):
              yolo-alpha plot reweighting|landscape|correlation|iou-hist [key=value ...]  (`yolo-alpha help plot`)
@@ -46,7 +47,8 @@ Examples:
 
 yolo-alpha's keys (defaults in cfg/default.yaml; every Ultralytics train key is accepted beside them):
 {keys}
-  data=synthetic      the embedded synthetic set (default), or any Ultralytics data YAML (VOC.yaml, coco.yaml, ...)
+  data=synthetic      the embedded synthetic set (default; synthetic:n_val=800 for 800 val images, the 80 among
+                      them), or any Ultralytics data YAML (VOC.yaml, coco.yaml, ...)
 """
 
 VERBS = ("train", "val", "predict", "export", "demo", "sweep", "reproduce", "report", "data", "plot")

@@ -15,7 +15,7 @@ from typing import Any
 from ultralytics import ASSETS
 
 from yolo_alpha.config import merge_settings
-from yolo_alpha.data.synthetic import is_synthetic, synthetic_dataset
+from yolo_alpha.data.synthetic import is_synthetic, synthetic_spec, synthetic_yaml
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.metrics import ap_by_threshold
 from yolo_alpha.settings import NO_NOISE, NoiseSettings, Settings, from_flat, require_known, split_ours
@@ -78,7 +78,9 @@ def check_local_files(
         # A path (not True/False): its layers of matching shape start the model; upstream downloads a missing one.
         if isinstance(pretrained, (str, Path)) and not isinstance(pretrained, bool):
             _check_weights(str(pretrained), "pretrained", required=True)
-    if not is_synthetic(data) and not settings.get("resume"):
+    if is_synthetic(data):
+        synthetic_spec(data)  # a size it cannot make is refused here, naming data=
+    elif not settings.get("resume"):
         dataset = ultralytics_cfg.check_dataset(str(data))  # downloads VOC/COCO when missing and online, as upstream
         single_cls = bool(settings.get("single_cls"))
         if mode == "train":
@@ -200,7 +202,7 @@ def val(**overrides: Any) -> tuple[Any, dict[str, float]]:
     """
     settings = dict(overrides)
     if "data" in settings and is_synthetic(settings["data"]):
-        settings["data"] = str(synthetic_dataset())
+        settings["data"] = synthetic_yaml(settings["data"])
     model = prepare(settings, "val")
     ultralytics_cfg.provide_offline_fonts()
     with use_datasets_dir():  # upstream's validator checks the data set again: named sets live in our cache

@@ -38,8 +38,8 @@ def study_cells(study: Path, regime_name: str = "task_aligned") -> dict[str, Any
         return Cell((*params, ("pretrained", warm)), base)
 
     old = next(r for r in CPU.regimes if r.name == regime_name)
-    new = next(r for r in fast_regimes() if r.name == regime_name)
-    return {OLD: cell(old, CPU.base), NEW: cell(new, fast_cell_base())}
+    new = next(r for r in fast_regimes(CPU.regimes) if r.name == regime_name)
+    return {OLD: cell(old, CPU.base), NEW: cell(new, fast_cell_base(CPU.base))}
 
 
 def cell_cost_section(rows: dict[str, list[dict[str, Any]]], settings: dict[str, dict[str, Any]]) -> tuple[str, Figure]:

@@ -13,9 +13,18 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from yolo_alpha.data import synthetic
-from yolo_alpha.data.synthetic import CLASS_NAMES, SyntheticSpec, synthetic_dataset, write_synthetic_dataset
+from yolo_alpha.data.synthetic import (
+    CLASS_NAMES,
+    SyntheticSpec,
+    is_synthetic,
+    synthetic_dataset,
+    synthetic_spec,
+    synthetic_yaml,
+    write_synthetic_dataset,
+)
 from yolo_alpha.data.synthetic_scene import MIN_VISIBLE_FRACTION, label_visible_objects, visible_box
 from yolo_alpha.data.synthetic_shapes import coverage_mask, shape_polygons
+from yolo_alpha.errors import ConfigError
 
 TINY = SyntheticSpec(n_train=12, n_val=4, imgsz=64)
 LABEL_LINE = re.compile(r"^\d+ \d\.\d{6} \d\.\d{6} \d\.\d{6} \d\.\d{6}$")
@@ -292,3 +301,48 @@ def test_ultralytics_loads_the_set(tiny_root, monkeypatch):
     assert [len(label["cls"]) for label in dataset.labels] == [len(labels) for labels in expected]
     for label, labels in zip(dataset.labels, expected):
         np.testing.assert_allclose(label["bboxes"], labels[:, 1:], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("data", "spec"),
+    [
+        (None, SyntheticSpec()),
+        ("synthetic", SyntheticSpec()),
+        ("synthetic:n_val=800", SyntheticSpec(n_val=800)),
+        ("synthetic:n_train=40, n_val=8", SyntheticSpec(n_train=40, n_val=8)),
+    ],
+)
+def test_data_synthetic_names_its_split_sizes(data, spec):
+    assert is_synthetic(data) and synthetic_spec(data) == spec
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("synthetic:n_vl=800", r"'n_vl=800' is not one of n_train, n_val as name=count .* Did you mean 'n_val'\?"),
+        ("synthetic:imgsz=320", "'imgsz=320' is not one of n_train, n_val"),
+        ("synthetic:n_val", "'n_val' is not one of"),
+        ("synthetic:n_val=8,n_val=9", "'n_val=9' is repeated"),
+        ("synthetic:n_val=eight", "n_val must be a whole number of images >= 1, got 'eight'"),
+        ("synthetic:n_val=0", r"data=synthetic:n_val=0: n_val must be .*>= 1"),
+    ],
+)
+def test_a_size_the_set_cannot_take_is_refused_naming_data(data, message):
+    with pytest.raises(ConfigError, match=message):
+        synthetic_spec(data)
+
+
+def test_other_data_is_not_synthetic():
+    assert not is_synthetic("coco.yaml") and not is_synthetic("synthetic.yaml") and not is_synthetic(800)
+    with pytest.raises(ConfigError, match="not the embedded synthetic set"):
+        synthetic_spec("coco.yaml")
+
+
+def test_a_sized_set_is_cached_under_its_own_key_and_holds_the_default_images(tmp_path):
+    small, larger = (
+        Path(synthetic_yaml(d, tmp_path)) for d in ("synthetic:n_train=2,n_val=2", "synthetic:n_train=2,n_val=3")
+    )
+    assert small.parent != larger.parent
+    for split in ("images/val/000000.png", "images/val/000001.png", "labels/val/000001.txt"):
+        assert (small.parent / split).read_bytes() == (larger.parent / split).read_bytes()
+    assert len(list((larger.parent / "images" / "val").iterdir())) == 3

@@ -15,12 +15,14 @@ from yolo_alpha.reproduce import DEFAULT_MARGINS, pairing
 from yolo_alpha.reproduce.verdicts import margin_of
 from yolo_alpha.suites.definitions import (
     CPU,
+    CPU_POWERED,
     SUITES,
     ClaimGroup,
     Regime,
     Suite,
     WarmStart,
     get_suite,
+    suite_grid,
     warm_start_weights,
 )
 from yolo_alpha.suites.runner import reproduce, suite_sweep, warm_start_sweep
@@ -28,7 +30,7 @@ from yolo_alpha.sweep import read_results, validate_cells
 
 
 @pytest.mark.parametrize("name", sorted(SUITES))
-def test_every_suite_validates_and_holds_both_regimes_with_three_seeds(name):
+def test_every_suite_validates_and_holds_both_regimes_with_its_seeds_in_every_configuration(name):
     suite = get_suite(name)
     sweep = suite_sweep(suite, "runs/reproduce")
     validate_cells(sweep)  # every cell's keys and values would train
@@ -40,7 +42,7 @@ def test_every_suite_validates_and_holds_both_regimes_with_three_seeds(name):
         seeds.setdefault(tuple(sorted((k, str(v)) for k, v in params.items() if k != "seed")), set()).add(
             params["seed"]
         )
-    assert all(s == {0, 1, 2} for s in seeds.values())  # every configuration has the three seeds
+    assert all(s == set(suite.seeds) for s in seeds.values())  # every configuration has every seed
     assert len({c.cell_id for c in cells}) == len(cells)
 
 
@@ -123,7 +125,7 @@ def test_a_dry_run_lists_every_training_and_writes_nothing(tmp_path, capsys):
 
 
 def test_bad_input_names_the_key(tmp_path):
-    with pytest.raises(ConfigError, match=r"suite=nope: no such suite; choose suite=cpu\|voc\|coco"):
+    with pytest.raises(ConfigError, match=r"suite=nope: no such suite; choose suite=cpu\|cpu_powered\|voc\|coco"):
         get_suite("nope")
     with pytest.raises(ConfigError, match="loss: set by the suite per cell"):
         reproduce("cpu", project=tmp_path, overrides={"loss": "iou"}, dry_run=True)
@@ -162,3 +164,65 @@ def test_the_margin_is_half_an_ap_point_unless_a_suite_sets_its_own():
     assert CPU.margins == dict(DEFAULT_MARGINS) and CPU.margins["mAP50-95"] == 0.005
     own = Suite("own", "", {}, CPU.regimes, CPU.groups, margins={"mAP50-95": 0.002, "AP50": 0.005})
     assert own.margins["mAP50-95"] == 0.002 and CPU.margins["mAP50-95"] == 0.005  # no default shared by reference
+
+
+def test_the_powered_suite_starts_from_the_cpu_suites_warm_starts_with_the_cheaper_keys_and_800_val_images():
+    cells = [dict(c.params) for c in suite_sweep(CPU_POWERED, "docs/reproduction").cells()]
+    assert CPU_POWERED.base["data"] == "synthetic:n_val=800" and CPU_POWERED.base["val"] is False
+    fast = ("data", "val", "cache", "channels_last")
+    assert {k: v for k, v in CPU_POWERED.base.items() if k not in fast} == {
+        k: CPU.base[k] for k in CPU.base if k != "data"
+    }
+    for regime in ("anchor", "task_aligned"):
+        mine = [p for p in cells if _regime(p["model"]) == regime]
+        assert {p["pretrained"] for p in mine} == {f"../cpu/warm/{regime}.pt"}  # the committed study's weights
+        assert Path("docs/reproduction/cpu_powered", f"../cpu/warm/{regime}.pt").resolve().is_file()
+        assert {p.get("batch") for p in mine} == ({32} if regime == "task_aligned" else {None})
+        assert {p.get("nbs") for p in mine} == ({16} if regime == "anchor" else {None})
+        losses = {(p["loss"], p.get("alpha"), p.get("noise_eta"), p.get("alpha_warmup")) for p in mine}
+        assert losses == {
+            *((loss, None, None, None) for loss in ("iou", "alpha_iou", "diou", "alpha_diou", "ciou", "alpha_ciou")),
+            ("iou", None, 0.3, None),
+            ("alpha_iou", None, 0.3, None),
+            ("alpha_iou", 2, None, None),
+            ("alpha_iou", None, None, 5),
+        }
+    assert len(cells) == 2 * 10 * len(CPU_POWERED.seeds) and len(CPU_POWERED.seeds) >= 8
+
+
+def test_a_seed_major_suite_trains_one_seed_of_every_cell_before_the_next():
+    seeds = [dict(c.params)["seed"] for c in suite_sweep(CPU_POWERED, "runs/reproduce").cells()]
+    per_seed = len(seeds) // len(CPU_POWERED.seeds)
+    assert seeds == [s for s in CPU_POWERED.seeds for _ in range(per_seed)]
+    # the same cells as the group-major order
+    group_major = Suite(**{**CPU_POWERED.__dict__, "seed_major": False})
+    assert sorted(map(str, suite_grid(group_major))) != sorted(map(str, suite_grid(CPU_POWERED)))
+    cells = {c.cell_id for c in suite_sweep(group_major, "runs/reproduce").cells()}
+    assert cells == {c.cell_id for c in suite_sweep(CPU_POWERED, "runs/reproduce").cells()}
+
+
+SHARING = Suite(
+    name="sharing",
+    summary="TINY's warm starts, one loss",
+    base={"epochs": 1},
+    regimes=TINY.regimes,
+    groups=(ClaimGroup("C1", {"loss": ("iou",)}),),
+    seeds=(0,),
+    warm_starts_from="tiny",
+)
+
+
+def test_a_suite_sharing_warm_starts_trains_them_once_in_the_owners_folder(tmp_path, monkeypatch):
+    monkeypatch.setitem(SUITES, "tiny", TINY)
+    train = FakeTrain()
+    reproduce(SHARING, project=tmp_path, train=train)
+    warm = tmp_path / "tiny" / "warm"
+    assert [c.get("name") for c in train.calls[:2]] == ["model-yolov5nu_yaml", "model-yolov5n-anchor.yaml"]
+    assert (warm / "anchor.pt").is_file() and (warm / "task_aligned.pt").is_file()
+    assert not (tmp_path / "sharing" / "warm").exists()
+    cells = train.calls[2:]
+    assert {c["pretrained"] for c in cells} == {str(warm / f"{r}.pt") for r in ("anchor", "task_aligned")}
+    # the owner's own run then finds its warm starts done: it trains its cells only
+    again = FakeTrain()
+    reproduce(TINY, project=tmp_path, train=again)
+    assert len(again.calls) == 4 and all(c["name"].startswith("model-yolov5n") and "seed" in c for c in again.calls)

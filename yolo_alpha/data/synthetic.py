@@ -19,12 +19,22 @@ import cv2
 import numpy as np
 import yaml
 
-from yolo_alpha.checks import number
+from yolo_alpha.checks import did_you_mean, number
 from yolo_alpha.data.cache import build_once, default_cache_dir
 from yolo_alpha.data.synthetic_scene import render_scene
 from yolo_alpha.data.synthetic_shapes import CLASS_NAMES
+from yolo_alpha.errors import ConfigError
 
-__all__ = ["CLASS_NAMES", "GENERATOR_VERSION", "SyntheticSpec", "synthetic_dataset", "write_synthetic_dataset"]
+__all__ = [
+    "CLASS_NAMES",
+    "GENERATOR_VERSION",
+    "SyntheticSpec",
+    "is_synthetic",
+    "synthetic_dataset",
+    "synthetic_spec",
+    "synthetic_yaml",
+    "write_synthetic_dataset",
+]
 
 # Bump whenever a change to the generator changes any pixel or label: cached sets are keyed on it.
 GENERATOR_VERSION = 1
@@ -136,8 +146,43 @@ def _finished_yaml(target: Path) -> Path:
 
 SYNTHETIC_NAMES = (None, "", "synthetic")
 """Values of ``data=`` that mean the embedded synthetic set (the default)."""
+SIZED_PREFIX = "synthetic:"
+"""``data=synthetic:n_val=800`` (or ``n_train=…``, both comma-separated): the embedded set with other split sizes."""
+SIZE_FIELDS = ("n_train", "n_val")
 
 
 def is_synthetic(data: object) -> bool:
-    """Return True when ``data=`` names the embedded synthetic set (``synthetic``, empty or not given)."""
-    return data in SYNTHETIC_NAMES
+    """Return True when ``data=`` names the embedded synthetic set (``synthetic``, empty or not given) at any size."""
+    return data in SYNTHETIC_NAMES or (isinstance(data, str) and data.startswith(SIZED_PREFIX))
+
+
+def synthetic_spec(data: object) -> SyntheticSpec:
+    """Return the SyntheticSpec that ``data=`` names: the default one, or its split sizes from ``synthetic:k=v,…``.
+
+    Only the split sizes can be changed: image i of a split depends on (seed, split, i) only, so ``n_val=800`` holds
+    the 80 default val images and 720 more (a larger evaluation of the same task); the image size and seed define
+    the task. ConfigError naming ``data`` and the fields allowed for anything else.
+    """
+    if data in SYNTHETIC_NAMES:
+        return SyntheticSpec()
+    if not is_synthetic(data):
+        raise ConfigError(f"data={data}: not the embedded synthetic set")
+    text = str(data)[len(SIZED_PREFIX) :]
+    example = f"e.g. data={SIZED_PREFIX}n_val=800"
+    sizes: dict[str, int] = {}
+    for item in text.split(","):
+        name, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or name not in SIZE_FIELDS or name in sizes:
+            why = "repeated" if name in sizes else "not one of " + ", ".join(SIZE_FIELDS) + " as name=count"
+            raise ConfigError(f"data={data}: '{item}' is {why} ({example}){did_you_mean(name, SIZE_FIELDS)}")
+        try:
+            count = int(value)
+        except ValueError:
+            raise ConfigError(f"data={data}: {name} must be a whole number of images >= 1, got '{value}'") from None
+        sizes[name] = number(f"data={data}: {name}", count, low=1, integer=True)
+    return SyntheticSpec(**sizes)
+
+
+def synthetic_yaml(data: object, cache_dir: Path | None = None) -> str:
+    """Return the path of the cached data.yaml of the synthetic set ``data=`` names (generated on first use)."""
+    return str(synthetic_dataset(synthetic_spec(data), cache_dir))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -43,6 +45,25 @@ NO_PAIR = (
 )
 
 
+def environment_lines(rows: list[dict]) -> list[str]:
+    """Return the report's lines on where its rows trained: each environment a row records, with its row count.
+
+    A row's ``environment`` (:func:`yolo_alpha.environment.numerics_environment`) holds what sets its numerics beyond
+    its keys; rows of two environments differ by about a seed's spread, so a report that mixes them says so.
+    """
+    counts = Counter(json.dumps(row["environment"], sort_keys=True) for row in rows if row.get("environment"))
+    unrecorded = sum(1 for row in rows if not row.get("environment"))
+    if not counts:
+        return []
+    described = [", ".join(f"{k} {v}" for k, v in json.loads(env).items()) for env in counts]
+    if len(counts) == 1 and not unrecorded:
+        return [f"Trained in one environment: {described[0]}.", ""]
+    lines = [f"**Rows of {len(counts) + bool(unrecorded)} environments** (a comparison across them holds both):", ""]
+    lines += [f"- {n} rows: {text}" for text, n in zip(described, counts.values())]
+    lines += [f"- {unrecorded} rows: not recorded (trained before rows recorded it)"] if unrecorded else []
+    return [*lines, ""]
+
+
 def write_report(sweep_dir: str | Path, margins: Mapping[str, float] = DEFAULT_MARGINS) -> Path:
     """Return the path of ``<sweep>/report/report.md``, written with summary.csv, relative_improvement.csv and figures.
 
@@ -77,6 +98,7 @@ def write_report(sweep_dir: str | Path, margins: Mapping[str, float] = DEFAULT_M
         + (f"; varied: {', '.join(varied)}" if varied else "")
         + ". Source: the sweep's [results.jsonl](../results.jsonl).",  # no path of the machine: the folder moves
         "",
+        *environment_lines(rows),
         f"## AP per IoU threshold ({_evaluator_title(rows)})",
         "",
         *_evaluator_note(rows),

@@ -27,6 +27,7 @@ from typing import Any
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.model_families import ANCHOR_FAMILY, TASK_ALIGNED_FAMILY
 from yolo_alpha.reproduce.verdicts import DEFAULT_MARGINS
+from yolo_alpha.suites.fast_cells import fast_cell_base, fast_regimes
 from yolo_alpha.sweep.grid import Cell
 from yolo_alpha.sweep_folder import RUNS_DIR
 
@@ -70,6 +71,10 @@ class Suite:
 
     ``margins``: the equivalence margin m per metric its verdicts use, in the metric's units (0.005 = 0.5 AP points;
     :mod:`yolo_alpha.reproduce.verdicts`), stated before the suite trains and recorded in its report.
+    ``warm_starts_from``: the name of another suite whose warm starts this one's cells start from (trained, or found
+    done, in that suite's folder beside this one's), None for its own ``warm_starts``.
+    ``seed_major``: train a seed of every claim group and regime before the next seed (instead of every seed of a
+    group before the next group), so that a study interrupted between sittings has every claim at the same seeds.
     """
 
     name: str
@@ -81,6 +86,8 @@ class Suite:
     warm_starts: tuple[WarmStart, ...] = field(default_factory=tuple)
     hardware: str = "one GPU"  # what one cell is sized for, said by a dry run that has no measured cell time
     margins: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MARGINS))
+    warm_starts_from: str | None = None
+    seed_major: bool = False
 
     def warm_start(self, regime: str) -> WarmStart | None:
         """Return the warm start of `regime`, None when its cells train from scratch."""
@@ -143,6 +150,30 @@ CPU = Suite(
         ),
     ),
 )
+# The powered re-run of the core claims (issue 18; docs/reproduction/cpu_powered/PROTOCOL.md, pre-registered before
+# any of its α cells trained): the cpu suite's warm starts and 15-epoch fine-tune with the cheaper cells' keys
+# (fast_cells), scored on 800 val images (the 80 and 720 more), POWERED_SEEDS seeds, a seed of every cell at a time.
+POWERED_SEEDS = tuple(range(10))
+POWERED_VAL_IMAGES = 800
+CPU_POWERED = Suite(
+    name="cpu_powered",
+    summary=(
+        f"the core claims (C1's three pairs, C3 at η = 0.3, C4 at α = 2, S) with {len(POWERED_SEEDS)} seeds on "
+        f"{POWERED_VAL_IMAGES} val images: the cpu suite's warm starts and fine-tune, with its cheaper cells' keys"
+    ),
+    base={**fast_cell_base(CPU.base), "data": f"synthetic:n_val={POWERED_VAL_IMAGES}"},
+    regimes=fast_regimes(CPU.regimes),
+    groups=(
+        ClaimGroup("C1 C2 C5: clean boxes", {"loss": (*_PAPER_LOSSES, "ciou", "alpha_ciou")}),
+        ClaimGroup("C3: noisy boxes at η = 0.3", {"loss": ("iou", "alpha_iou"), "noise_eta": (0.3,)}),
+        ClaimGroup("C4: α = 2 (α = 1 and 3 are the clean cells)", {"loss": ("alpha_iou",), "alpha": (2,)}),
+        _schedule(CPU_FINE_TUNE_EPOCHS // 3),
+    ),
+    seeds=POWERED_SEEDS,
+    hardware="2 CPU cores",
+    warm_starts_from=CPU.name,
+    seed_major=True,
+)
 _PAPER_REGIMES = (Regime(ANCHOR_FAMILY, "yolov5s-anchor.yaml"), Regime(TASK_ALIGNED_FAMILY, "yolov5su.yaml"))
 VOC = Suite(
     name="voc",
@@ -158,7 +189,7 @@ COCO = Suite(
     regimes=_PAPER_REGIMES,
     groups=(ClaimGroup("C1 C2 C5 C6: clean boxes", {"loss": _PAPER_LOSSES}),),
 )
-SUITES = {suite.name: suite for suite in (CPU, VOC, COCO)}
+SUITES = {suite.name: suite for suite in (CPU, CPU_POWERED, VOC, COCO)}
 WARM_START_DIR = "warm"
 
 
@@ -168,6 +199,22 @@ def get_suite(name: Any) -> Suite:
         choices = "|".join(SUITES)
         raise ConfigError(f"suite={name}: no such suite; choose suite={choices}, e.g. yolo-alpha reproduce suite=cpu")
     return SUITES[name]
+
+
+def warm_start_owner(suite: Suite) -> Suite:
+    """Return the suite whose warm starts `suite`'s cells start from: the one it names, else itself."""
+    return suite if suite.warm_starts_from is None else get_suite(suite.warm_starts_from)
+
+
+def cell_warm_start(suite: Suite, regime: str) -> str | None:
+    """Return the weights `regime`'s cells of `suite` start from, relative to the suite's folder; None: from scratch.
+
+    ``warm/anchor.pt`` for a suite's own warm start, ``../cpu/warm/anchor.pt`` for one it shares with suite ``cpu``.
+    """
+    owner = warm_start_owner(suite)
+    if owner.warm_start(regime) is None:
+        return None
+    return warm_start_name(regime) if owner is suite else f"../{owner.name}/{warm_start_name(regime)}"
 
 
 def warm_start_cell(warm: WarmStart) -> Cell:
@@ -198,14 +245,17 @@ def suite_grid(suite: Suite) -> list[dict[str, tuple]]:
     """Return the suite's grid as a list of mappings: claim group × regime, each with its model, seeds, warm start.
 
     Keys in the order that names the cells: model, seed, the group's keys, then the warm start, relative to the
-    suite's folder (no path of the machine: the grid is the same wherever the folder lies).
+    suite's folder (no path of the machine: the grid is the same wherever the folder lies). A ``seed_major`` suite
+    has one mapping per seed × group × regime, in that order; the cells are the same either way.
     """
     grid = []
-    for group in suite.groups:
-        for regime in suite.regimes:
-            own = {key: (value,) for key, value in regime.settings.items()}
-            mapping = {"model": (regime.model,), "seed": suite.seeds, **group.grid, **own}
-            if suite.warm_start(regime.name) is not None:
-                mapping["pretrained"] = (warm_start_name(regime.name),)
-            grid.append(mapping)
+    for seeds in [(seed,) for seed in suite.seeds] if suite.seed_major else [suite.seeds]:
+        for group in suite.groups:
+            for regime in suite.regimes:
+                own = {key: (value,) for key, value in regime.settings.items()}
+                mapping = {"model": (regime.model,), "seed": seeds, **group.grid, **own}
+                warm = cell_warm_start(suite, regime.name)
+                if warm is not None:
+                    mapping["pretrained"] = (warm,)
+                grid.append(mapping)
     return grid

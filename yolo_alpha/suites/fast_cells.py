@@ -29,25 +29,26 @@ to compile on 2 cores, longer than a cell), 1 torch thread (1.7× slower than 2)
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 from yolo_alpha.model_families import TASK_ALIGNED_FAMILY
-from yolo_alpha.suites.definitions import CPU, Regime
 
 SHORT_CELL_EPOCHS = 10  # ≤ 50 s a cell, at a cost in AP50 (the module's docstring): not in the fast keys
-_FAST_KEYS = {"val": False, "cache": "ram", "channels_last": True}
+FAST_KEYS = {"val": False, "cache": "ram", "channels_last": True}
 # Per regime: the task-aligned cells' nbs 64 keeps 64 images per optimiser step at batch 32.
-_FAST_REGIME_KEYS: dict[str, dict[str, Any]] = {TASK_ALIGNED_FAMILY: {"batch": 32}}
+FAST_REGIME_KEYS: dict[str, dict[str, Any]] = {TASK_ALIGNED_FAMILY: {"batch": 32}}
 
 
-def fast_cell_base(base: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Return the cheaper cells' shared train keys: `base` (default: the ``cpu`` suite's) with the fast keys on top."""
-    return {**(CPU.base if base is None else base), **_FAST_KEYS}
+def fast_cell_base(base: dict[str, Any]) -> dict[str, Any]:
+    """Return the cheaper cells' shared train keys: `base` (e.g. the ``cpu`` suite's) with the fast keys on top."""
+    return {**base, **FAST_KEYS}
 
 
-def fast_regimes(regimes: tuple[Regime, ...] = CPU.regimes) -> tuple[Regime, ...]:
-    """Return `regimes` (default: the ``cpu`` suite's) with each one's fast keys added to its own settings.
+def fast_regimes(regimes: Iterable[Any]) -> tuple[Any, ...]:
+    """Return `regimes` (:class:`~yolo_alpha.suites.definitions.Regime`) with each one's fast keys added to its own.
 
     The regime's settings are in every cell's params, so the rows say the batch they trained with.
     """
-    return tuple(Regime(r.name, r.model, {**r.settings, **_FAST_REGIME_KEYS.get(r.name, {})}) for r in regimes)
+    return tuple(dataclasses.replace(r, settings={**r.settings, **FAST_REGIME_KEYS.get(r.name, {})}) for r in regimes)

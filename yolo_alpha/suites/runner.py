@@ -26,6 +26,7 @@ from yolo_alpha.suites.definitions import (
     suite_grid,
     warm_start_cell,
     warm_start_name,
+    warm_start_owner,
     warm_start_run,
     warm_start_weights,
 )
@@ -91,15 +92,17 @@ def reproduce(
     suite = suite if isinstance(suite, Suite) else get_suite(suite)
     project = Path(project or DEFAULT_PROJECT)
     cells = suite_sweep(suite, project, overrides)
-    warm = [warm_start_sweep(suite, w, project, overrides) for w in suite.warm_starts]
+    owner = warm_start_owner(suite)  # a suite that shares another's warm starts trains (or finds) them in its folder
+    warm = [warm_start_sweep(owner, w, project, overrides) for w in owner.warm_starts]
     for sweep in (*warm, cells):
         validate_cells(sweep, where=f"suite={suite.name}")
     print(f"suite={suite.name}: {suite.summary}; {len(cells.cells())} cells in {project / suite.name}")
-    for w, sweep in zip(suite.warm_starts, warm):
-        print(f"warm start of the {sweep.name} regime:")
+    shared = "" if owner is suite else f" (suite {owner.name}'s, in {project / owner.name})"
+    for w, sweep in zip(owner.warm_starts, warm):
+        print(f"warm start of the {sweep.name} regime{shared}:")
         run_sweep(sweep, dry_run=dry_run, options=SweepOptions(), train=train)  # one cell: the local backend
         if not dry_run:
-            publish_weights(warm_start_run(project / suite.name, w), warm_start_weights(project / suite.name, w.regime))
+            publish_weights(warm_start_run(project / owner.name, w), warm_start_weights(project / owner.name, w.regime))
     report = project / suite.name / "report" / "report.md"
     if dry_run:
         run_sweep(cells, dry_run=True, options=options)

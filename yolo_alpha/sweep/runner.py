@@ -23,6 +23,7 @@ import yaml
 
 from yolo_alpha import run
 from yolo_alpha.config import merge_settings
+from yolo_alpha.environment import numerics_environment
 from yolo_alpha.errors import YoloAlphaError
 from yolo_alpha.evaluate import evaluate_training
 from yolo_alpha.sweep.backends import SweepOptions, check_options, make_pool
@@ -204,6 +205,7 @@ def train_cell(cell: Cell, runs_dir: Path, train: Callable[..., Any]) -> dict[st
         row["noise_mean_iou"] = float(noise_mean_iou)
     seconds = round(time.monotonic() - start, 1)
     row.update(epochs=int(trainer.epoch) + 1, run_dir=relative_to_sweep(trainer.save_dir, sweep_dir), seconds=seconds)
+    row["environment"] = numerics_environment(getattr(trainer, "device", "cpu"))
     write_portable_args(Path(trainer.save_dir), merge_settings(cell.settings), sweep_dir)
     return row
 

@@ -20,7 +20,7 @@ from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.utils import DEFAULT_CFG, LOGGER, RANK, YAML, IterableSimpleNamespace
 from ultralytics.utils.torch_utils import unwrap_model
 
-from yolo_alpha.data.synthetic import is_synthetic, synthetic_dataset
+from yolo_alpha.data.synthetic import is_synthetic, synthetic_yaml
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.losses.schedule import spec_at_epoch
 from yolo_alpha.model_families import ANCHOR_FAMILY
@@ -64,7 +64,7 @@ class AlphaDetectionTrainer(DetectionTrainer):
         overrides = dict(overrides or {})
         if not overrides.get("resume"):  # a resumed run takes data, loss and folder from its checkpoint
             if is_synthetic(overrides.get("data")):
-                overrides["data"] = str(synthetic_dataset())
+                overrides["data"] = synthetic_yaml(overrides["data"])
             family = model_family(overrides.get("model"))
             # fail fast, then record the resolved values; epochs as given (cfg's default is checked by run.train)
             self._settings = from_flat(overrides, family, epochs=overrides.get("epochs"))
@@ -241,7 +241,8 @@ def check_before_run(settings: Settings, family: str, keys: dict[str, Any], data
         check_class_loss(eta, 1, "single_cls=True makes the model one class")
         return
     if data is None:
-        data = check_dataset(str(synthetic_dataset()) if is_synthetic(keys.get("data")) else str(keys.get("data")))
+        named = keys.get("data")
+        data = check_dataset(synthetic_yaml(named) if is_synthetic(named) else str(named))
     check_class_loss(eta, int(data["nc"]), f"data={keys.get('data')} has one class")
 
 
