@@ -304,10 +304,12 @@ def test_claims_csv_holds_one_row_per_claim_row_in_fractions(tmp_path):
     assert float(counts["difference_mean"]) == pytest.approx(200 * 0.01)  # counts stay counts: N_GT · Δ mAP50-95
 
 
-def test_a_sweep_without_claims_has_no_section_and_an_empty_claims_csv(noise_sweep):
-    text = write_report(noise_sweep).read_text()
+def test_a_sweep_without_claims_has_no_section_and_an_empty_claims_csv(noise_rows, tmp_path):
+    # α-CIoU alone: no classic loss beside its α form, so nothing to compare (with CIoU beside it, C1 compares them)
+    sweep = write_sweep(tmp_path / "alpha_only", [r for r in noise_rows if r["params"]["loss"] != "ciou"])
+    text = write_report(sweep).read_text()
     assert TITLE not in text
-    path = noise_sweep / "report" / "claims.csv"
+    path = sweep / "report" / "claims.csv"
     assert path.read_text().splitlines() == [",".join(CLAIMS_CSV_COLUMNS)]
 
 
@@ -331,9 +333,12 @@ def test_the_report_is_the_same_twice(tmp_path):
 GOLDEN = Path(__file__).parent / "golden"  # report.md as written before the claims section existed, paths as <tmp>
 
 
-def test_a_sweep_without_claims_keeps_its_report_byte_for_byte(noise_sweep, tmp_path):
+def test_a_sweep_keeps_its_report_byte_for_byte_before_the_claims_section(noise_sweep, tmp_path):
+    # CIoU and α-CIoU trained side by side: the claims compare them (compared_families), after the unchanged report
     text = write_report(noise_sweep).read_text(encoding="utf-8").replace(str(tmp_path), "<tmp>")
-    assert text == (GOLDEN / "noise_sweep.md").read_text(encoding="utf-8")
+    before, claims = text.split(TITLE)
+    assert before.rstrip("\n") == (GOLDEN / "noise_sweep.md").read_text(encoding="utf-8").rstrip("\n")
+    assert "loss=alpha_ciou (α=3) vs loss=ciou" in claims
 
 
 def test_the_claims_section_comes_after_the_unchanged_report(tmp_path):

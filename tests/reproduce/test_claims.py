@@ -27,6 +27,7 @@ from yolo_alpha.reproduce import (
     claim_c6,
     claim_c7,
     claim_schedule,
+    compared_families,
     config_alpha,
     epoch_differences,
     missing_claims,
@@ -455,3 +456,21 @@ def test_the_package_imports_neither_ultralytics_nor_the_adapter():
                 imported.append(node.module or "")
     ours = [name for name in imported if name.split(".")[0] in ("yolo_alpha", "ultralytics")]
     assert ours and all(any(n == a or n.startswith(a + ".") for a in ALLOWED) for n in ours), ours
+
+
+def test_the_compared_families_are_the_papers_and_every_other_trained_in_both_forms():
+    assert compared_families(sweep()) == ("iou", "diou")  # the paper's, whether the rows hold them or not
+    rows = sweep() + sweep(loss="ciou", alpha_loss="alpha_ciou") + sweep(loss="giou", alpha_loss="alpha_giou")
+    assert compared_families(rows) == ("iou", "diou", "ciou", "giou")
+    # a family trained in one form only is not compared
+    lonely = [run("alpha_siou", 0, 0.5), run("eiou", 0, 0.4)]  # α-SIoU without SIoU, EIoU without α-EIoU
+    assert compared_families(rows + lonely) == ("iou", "diou", "ciou", "giou")
+
+
+def test_c1_compares_ciou_when_the_report_passes_its_families():
+    rows = sweep() + sweep(loss="ciou", alpha_loss="alpha_ciou")
+    found = claim_c1(rows, families=compared_families(rows))
+    compared = {r.compared for r in found}
+    assert "loss=alpha_ciou (α=3) vs loss=ciou" in compared and "loss=alpha_iou (α=3) vs loss=iou" in compared
+    ciou = [r for r in found if "ciou" in r.compared and r.metric == "mAP50-95"]
+    assert ciou[0].verdict == "reproduced" and ciou[0].paper.startswith("not in the paper")

@@ -99,8 +99,9 @@ def claims_section(
     """
     claim_rows, series = with_base_keys(rows, base.keys), epoch_series(rows) or None
     try:
-        found = paper.all_claims(claim_rows, series, margins=margins, default_model=base.model)
-        missing = missing_claims(claim_rows, series, default_model=base.model, claims=found)
+        families = paper.compared_families(claim_rows)  # IoU and DIoU, and e.g. CIoU where both forms trained
+        found = paper.all_claims(claim_rows, series, families=families, margins=margins, default_model=base.model)
+        missing = missing_claims(claim_rows, series, families=families, default_model=base.model, claims=found)
     except pairing.ClaimDataError as e:
         write_csv(out / "claims.csv", [], columns=CLAIMS_CSV_COLUMNS)
         return [TITLE, "", f"No claim evaluated, the runs cannot be paired by seed: {e}.", ""]

@@ -357,6 +357,14 @@ def _schedule_selector(selector, scheduled: bool):
     return lambda params: selector(params) and (warmup(params) > 0) == scheduled
 
 
+def compared_families(rows, alpha=PAPER_ALPHA) -> tuple[str, ...]:
+    """Return the loss families whose α form the claims compare with them: the paper's (IoU, DIoU), then every other
+    family the rows hold both at α = 1 and at `alpha` (α-CIoU vs CIoU, …), sorted by name."""
+    held = {(pairing.family_of(r["params"].get("loss")), pairing.config_alpha(r["params"])) for r in rows}
+    others = {f for f, _ in held if f not in PAPER_FAMILIES and {(f, 1.0), (f, float(alpha))} <= held}
+    return (*PAPER_FAMILIES, *sorted(others))
+
+
 def all_claims(
     rows, series=None, *, families=PAPER_FAMILIES, alpha=PAPER_ALPHA, margins=DEFAULT_MARGINS, default_model=None
 ) -> list[ClaimRow]:
