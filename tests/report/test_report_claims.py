@@ -25,6 +25,7 @@ from yolo_alpha.report.claims_section import (
     shared_settings,
     sign_flip_lines,
 )
+from yolo_alpha.report.verdict_glance import TITLE as GLANCE_TITLE
 from yolo_alpha.reproduce import DEFAULT_MARGINS, all_claims, seeds_needed, t_critical
 from yolo_alpha.reproduce.stats import difference_interval
 
@@ -335,14 +336,23 @@ GOLDEN = Path(__file__).parent / "golden"  # report.md as written before the cla
 
 def test_a_sweep_keeps_its_report_byte_for_byte_before_the_claims_section(noise_sweep, tmp_path):
     # CIoU and α-CIoU trained side by side: the claims compare them (compared_families), after the unchanged report
+    # and the verdicts at a glance lead it (verdict_glance), between the header and the AP table
     text = write_report(noise_sweep).read_text(encoding="utf-8").replace(str(tmp_path), "<tmp>")
     before, claims = text.split(TITLE)
-    assert before.rstrip("\n") == (GOLDEN / "noise_sweep.md").read_text(encoding="utf-8").rstrip("\n")
+    assert "| C1 | alpha_ciou (α=3) vs ciou | mAP50-95 up |" in before.split("## AP per IoU threshold")[0]
+    unchanged = _without_glance(before)
+    assert unchanged.rstrip("\n") == (GOLDEN / "noise_sweep.md").read_text(encoding="utf-8").rstrip("\n")
     assert "loss=alpha_ciou (α=3) vs loss=ciou" in claims
 
 
+def _without_glance(text: str) -> str:
+    """Return a report without its leading verdicts-at-a-glance section (what it was before that section existed)."""
+    head, rest = text.split(GLANCE_TITLE)
+    return head + "## AP per IoU threshold" + rest.split("## AP per IoU threshold", 1)[1]
+
+
 def test_the_claims_section_comes_after_the_unchanged_report(tmp_path):
-    text = _report(tmp_path, "sweep_win").replace(str(tmp_path), "<tmp>")
+    text = _without_glance(_report(tmp_path, "sweep_win").replace(str(tmp_path), "<tmp>"))
     before = (GOLDEN / "win_sweep_before_claims.md").read_text(encoding="utf-8")
     assert text.startswith(before)
     assert text[len(before) :].startswith(f"\n{TITLE}\n")

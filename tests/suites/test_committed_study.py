@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from yolo_alpha.report import write_report
-from yolo_alpha.suites.definitions import CPU
+from yolo_alpha.suites.definitions import CPU, CPU_POWERED
 from yolo_alpha.suites.runner import suite_sweep
 from yolo_alpha.sweep import load_sweep, read_results
 
@@ -16,10 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 STUDY = Path("docs/reproduction/cpu")  # `yolo-alpha report docs/reproduction/cpu` writes its report
 ABLATION = Path("docs/reproduction/cpu_obj_target")  # its own sweep.yaml: `yolo-alpha sweep cfg=<it>/sweep.yaml`
 ABLATION_OPENCV51 = Path("docs/reproduction/cpu_obj_target_opencv51")  # the same grid, first trained under opencv 5.1
+POWERED = Path("docs/reproduction/cpu_powered")  # `yolo-alpha reproduce suite=cpu_powered project=docs/reproduction`
 KEPT = ("results.csv", "diagnostics.csv", "args.yaml")  # what the study commits of each run
 
 
-@pytest.fixture(params=[STUDY, ABLATION, ABLATION_OPENCV51], ids=str)
+@pytest.fixture(params=[STUDY, ABLATION, ABLATION_OPENCV51, POWERED], ids=str)
 def study(request) -> Path:
     return request.param
 
@@ -50,13 +51,21 @@ def test_the_committed_report_is_what_report_regenerates(regenerated, study):
         )
 
 
-def test_the_committed_rows_are_cells_of_the_cpu_suite():
-    cells = {c.cell_id: dict(c.params) for c in suite_sweep(CPU, STUDY.parent).cells()}
-    rows = read_results(ROOT / STUDY / "results.jsonl")
+@pytest.mark.parametrize(("suite", "folder"), [(CPU, STUDY), (CPU_POWERED, POWERED)], ids=str)
+def test_the_committed_rows_are_cells_of_their_suite(suite, folder):
+    cells = {c.cell_id: dict(c.params) for c in suite_sweep(suite, folder.parent).cells()}
+    rows = read_results(ROOT / folder / "results.jsonl")
     assert rows, "the study has no rows"
     assert all(cells.get(row["cell_id"]) == row["params"] for row in rows)
     # the folder's sweep.yaml is the suite's grid: rerunning the suite resumes it instead of refusing it
-    assert load_sweep(ROOT / STUDY / "sweep.yaml").spec() == {**suite_sweep(CPU, STUDY.parent).spec(), "name": "cpu"}
+    spec = suite_sweep(suite, folder.parent).spec()
+    assert load_sweep(ROOT / folder / "sweep.yaml").spec() == {**spec, "name": suite.name}
+
+
+def test_the_powered_rows_each_record_one_environment():
+    rows = read_results(ROOT / POWERED / "results.jsonl")
+    environments = {tuple(sorted(row["environment"].items())) for row in rows}
+    assert len(environments) == 1, "a sitting ran under another environment: say so in PROTOCOL.md and the note"
 
 
 @pytest.mark.parametrize("folder", [ABLATION, ABLATION_OPENCV51], ids=str)

@@ -28,6 +28,7 @@ from yolo_alpha.report.tables import (
     summary_csv_rows,
     varied_keys,
 )
+from yolo_alpha.report.verdict_glance import glance_section, read_claims
 from yolo_alpha.reproduce.verdicts import DEFAULT_MARGINS
 from yolo_alpha.sweep_folder import RUNS_DIR, ResultsFileError, load_results, relative_to_sweep, run_folder
 
@@ -166,8 +167,12 @@ def write_report(sweep_dir: str | Path, margins: Mapping[str, float] = DEFAULT_M
         )
 
     base = read_sweep_base(sweep_dir)
-    lines += claims_section(out, rows, base, margins)
+    lines += claims_section(out, rows, base, margins)  # writes claims.csv, which the report then leads with
     lines += diagnostics_section(out, rows, base)
+    lead = glance_section(read_claims(out / "claims.csv"))
+    if lead:  # the verdicts first, right after the header and the environment lines
+        at = lines.index(f"## AP per IoU threshold ({_evaluator_title(rows)})")
+        lines[at:at] = lead
 
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")

@@ -13,7 +13,6 @@ from yolo_alpha.reproduce.claims import (
     ClaimRow,
     EpochDifference,
     all_claims,
-    compared_families,
     claim_c1,
     claim_c2,
     claim_c3,
@@ -22,6 +21,7 @@ from yolo_alpha.reproduce.claims import (
     claim_c6,
     claim_c7,
     claim_schedule,
+    compared_families,
     epoch_differences,
 )
 from yolo_alpha.reproduce.missing import MissingClaim, missing_claims
@@ -48,7 +48,6 @@ __all__ = [
     "PairedDifference",
     "SeedPairs",
     "all_claims",
-    "compared_families",
     "claim_c1",
     "claim_c2",
     "claim_c3",
@@ -57,6 +56,7 @@ __all__ = [
     "claim_c6",
     "claim_c7",
     "claim_schedule",
+    "compared_families",
     "config_alpha",
     "epoch_differences",
     "loss_at",

@@ -1,0 +1,65 @@
+"""The verdicts at a glance (yolo_alpha.report.verdict_glance): claims.csv rows → one line per comparison."""
+
+import csv
+
+from yolo_alpha.report.verdict_glance import glance_section, glance_table, read_claims
+
+
+def claim(regime, verdict="inconclusive", metric="mAP50-95", claim="C1", config=None, **values):
+    row = {
+        "claim": claim, "regime": regime, "compared": "loss=alpha_iou (α=3) vs loss=iou", "metric": metric,
+        "config": config or f"model={'yolov5n-anchor' if regime == 'anchor' else 'yolov5nu'}.yaml",
+        "expected": "flat" if metric == "AP50" else "up", "difference_mean": "0.0012", "ci_low": "-0.0031",
+        "ci_high": "0.0055", "verdict": verdict, "margin": "0.005", "half_width": "0.0043", "seeds_needed": "",
+        "n_seeds": "10",
+    }  # fmt: skip
+    return {**row, **values}
+
+
+def test_regimes_side_by_side_in_ap_points_with_the_verdict():
+    rows = [claim("anchor", "equivalent"), claim("task_aligned", "inconclusive", seeds_needed="14")]
+    table = glance_table(rows)
+    assert table[0] == "| claim | compared | metric, claimed | anchor-based YOLOv5 | task-aligned | seeds |"
+    assert table[2] == (
+        "| C1 | alpha_iou (α=3) vs iou | mAP50-95 up | +0.12 [-0.31, +0.55] **equivalent** "
+        "| +0.12 [-0.31, +0.55] inconclusive (±0.43; 14 seeds) | 10 / 10 |"
+    )
+    assert len(table) == 3
+
+
+def test_about_flat_shows_its_margin_and_a_missing_regime_a_dash():
+    table = glance_table([claim("task_aligned", "reproduced", metric="AP50")])
+    assert table[0].endswith("| task-aligned | seeds |") and "anchor" not in table[0]
+    assert "| AP50 about flat (±0.5) | +0.12 [-0.31, +0.55] **reproduced** | 10 |" in table[2]
+    both = glance_table([claim("anchor", metric="AP50"), claim("task_aligned", metric="mAP75-95")])
+    assert both[2].endswith("| +0.12 [-0.31, +0.55] inconclusive | – | 10 / – |")
+
+
+def test_a_setting_that_varies_within_a_regime_gets_its_own_line():
+    rows = [claim(r, claim="C3", config=f"model={r}.yaml, noise_eta={eta}") for eta in (0.1, 0.3) for r in ("anchor",)]
+    table = glance_table(rows)
+    assert [line.split(" | ")[1] for line in table[2:]] == [
+        "alpha_iou (α=3) vs iou at noise_eta=0.1",
+        "alpha_iou (α=3) vs iou at noise_eta=0.3",
+    ]
+
+
+def test_counts_and_slopes_are_left_to_the_full_table():
+    assert glance_table([claim("anchor", metric="TP50"), claim("anchor", claim="C2", metric="AP50")]) == []
+    assert glance_section([]) == []
+
+
+def test_no_interval_is_said(tmp_path):
+    assert "+0.12 (no interval)" in glance_table([claim("anchor", ci_low="", ci_high="")])[2]
+
+
+def test_the_section_reads_claims_csv(tmp_path):
+    path = tmp_path / "claims.csv"
+    rows = [claim("anchor", "opposite"), claim("task_aligned", "reproduced")]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    section = glance_section(read_claims(path))
+    assert section[0] == "## Verdicts at a glance" and "**opposite**" in section[4] and "**reproduced**" in section[4]
+    assert read_claims(tmp_path / "missing.csv") == []
