@@ -157,10 +157,14 @@ def test_data_coco_converts_a_local_json_and_refuses_to_overwrite(tmp_path, caps
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["data", "pascal"], "choose one of voc, coco"),
+        (["data", "pascal"], "choose one of voc, coco, neon-trees"),
         (["data", "voc", "out=x"], "needs root=..."),
         (["data", "voc", "root=/nonexistent", "out=x"], "/nonexistent"),
+        (["data", "voc", "root=.", "out=x", "tile=10"], "tile must be an integer >= 32, got 10"),
+        (["data", "voc", "root=.", "out=x", "overlap=8"], "overlap: shape the tiles of tile=SIZE; give tile= too"),
         (["data", "coco", "json=a.json", "images=i", "out=o", "fmt=1"], "'fmt' is not a valid data coco key"),
+        (["data", "neon-trees"], "needs out=..."),
+        (["data", "neon-trees", "out=o", "wheel=nowhere.whl"], "wheel=nowhere.whl: no such file"),
     ],
 )
 def test_data_verb_errors_name_the_problem(argv, message, capsys, tmp_path, monkeypatch):

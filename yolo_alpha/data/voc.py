@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +18,17 @@ from PIL import Image
 
 from yolo_alpha import checks
 from yolo_alpha.data.synthetic import format_labels
+from yolo_alpha.data.tiling import TiledTally, Tiling, make_tiling, tile_source_size, write_tiles
 from yolo_alpha.data.yolo_layout import (
     IMAGE_MISSING,
     IMAGE_UNREADABLE,
     Conversion,
     Tally,
     check_out_dir,
+    clip_box,
     create_out_dir,
     link_or_copy,
+    normalise,
     normalised_box,
     require,
     write_data_yaml,
@@ -224,17 +228,34 @@ def image_size(annotation: VocAnnotation, image: Path) -> tuple[int, int] | None
         return None
 
 
-def label_rows(annotation: VocAnnotation, size: tuple[int, int], names: Sequence[str], tally: Tally, source: str):
-    """Return the ``(cls, cx, cy, w, h)`` rows of one annotation; every object not kept is counted in ``tally``."""
+def pixel_rows(annotation: VocAnnotation, size: tuple[int, int], names: Sequence[str], tally: Tally, source: str):
+    """Return the ``(cls, x1, y1, x2, y2)`` pixel boxes of one annotation, clipped to the image; every object not
+    kept is counted in ``tally``."""
     rows = []
     for obj in annotation.objects:
         if obj.difficult:
             tally.drop_box(DIFFICULT)
         elif obj.name not in names:
             tally.drop_box(UNKNOWN_CLASS, obj.name)
-        elif (box := normalised_box(tally, voc_pixel_box(obj.box), size, source)) is not None:
+        elif (box := clip_box(tally, voc_pixel_box(obj.box), size, source)) is not None:
             rows.append((names.index(obj.name), *box))
     return rows
+
+
+def label_rows(annotation: VocAnnotation, size: tuple[int, int], names: Sequence[str], tally: Tally, source: str):
+    """Return the ``(cls, cx, cy, w, h)`` rows of one annotation; every object not kept is counted in ``tally``."""
+    return [(cls, *normalise(box, size)) for cls, *box in pixel_rows(annotation, size, names, tally, source)]
+
+
+def source_size(annotation: VocAnnotation, image: Path, tiling: Tiling | None) -> tuple[tuple[int, int] | None, str]:
+    """Return ``(size, "")`` of an image to convert, or ``(None, why it is skipped)``.
+
+    Whole images trust the XML's ``<size>``; tiles crop the pixels, so their size is the image's own.
+    """
+    if tiling is not None:
+        return tile_source_size(annotation.size, image)
+    size = image_size(annotation, image)
+    return size, "" if size is not None else IMAGE_UNREADABLE
 
 
 def convert_voc(
@@ -244,6 +265,9 @@ def convert_voc(
     names: Sequence[str] | None = None,
     val_fraction: float | None = None,
     seed: int | None = None,
+    tile: int | None = None,
+    overlap: int | None = None,
+    min_area: float | None = None,
 ) -> Conversion:
     """Return the :class:`Conversion` of a YOLO-layout copy of a local VOC-XML set, written under ``out_dir``.
 
@@ -256,8 +280,14 @@ def convert_voc(
     files read, sorted (for VOC: Ultralytics' 20 names); objects of other classes are dropped and counted. Boxes follow
     Ultralytics' VOC rule (``voc_pixel_box``), clipped to the image. Everything is read and checked before anything is
     written; the source is never modified.
+
+    ``tile``/``overlap``/``min_area`` cut every image into tiles (:mod:`yolo_alpha.data.tiling`) after the split, so
+    that whole source images go to train or val (by the seeded split, or by a VOCdevkit's split files); the tally and
+    the data.yaml's comments name the source images of each split.
     """
-    voc_root, out_dir, tally = Path(voc_root), check_out_dir(Path(out_dir)), Tally()
+    voc_root, out_dir = Path(voc_root), check_out_dir(Path(out_dir))
+    tiling = make_tiling(tile, overlap, min_area)
+    tally = Tally() if tiling is None else TiledTally(tiling=tiling)
     require(voc_root, "root", "folder")
     if is_devkit(voc_root):
         if given := [k for k, v in (("val_fraction", val_fraction), ("seed", seed)) if v is not None]:
@@ -273,31 +303,58 @@ def convert_voc(
         fraction = checks.number("val_fraction", fraction, low=0, high=1, low_open=True, high_open=True)
         plan = split_pairs(folder_pairs(voc_root, tally), fraction, checks.number("seed", seed or 0, integer=True))
         train, val = ["images/train"], ["images/val"]
+    return write_voc_set(voc_root, out_dir, plan, (train, val), names, tally)
+
+
+def write_voc_set(
+    root: Path,
+    out_dir: Path,
+    plan: dict[str, list[tuple[Path, Path]]],
+    roles: tuple[list[str], list[str]],
+    names: Sequence[str] | None,
+    tally: Tally,
+    comments: Sequence[str] = (),
+) -> Conversion:
+    """Return the :class:`Conversion` of ``plan`` (``{folder: [(image, xml)]}`` under ``root``) written to ``out_dir``.
+
+    ``roles`` are the data.yaml's ``(train, val)`` folders, ``comments`` its first lines; a :class:`TiledTally` tiles
+    every image with its ``tiling``. Every file is read before anything is written: a bad file leaves no partial set.
+    """
+    tiling = tally.tiling if isinstance(tally, TiledTally) else None
     annotations = {xml: read_voc_xml(xml) for items in plan.values() for _, xml in items}
-    sizes = {image: image_size(annotations[xml], image) for items in plan.values() for image, xml in items}
-    for folder, items in plan.items():
-        for image, _ in items:
-            if sizes[image] is None:
-                tally.drop_image(IMAGE_UNREADABLE, str(image.relative_to(voc_root)))
-        plan[folder] = [(image, xml) for image, xml in items if sizes[image] is not None]
-        if not plan[folder]:
-            why = "; ".join(tally.lines()[1:]) or "its split file lists no image"
-            raise ConfigError(f"root={voc_root}: no image with its annotation found for {folder} ({why})")
-    names = list(names) if names is not None else sorted({o.name for a in annotations.values() for o in a.objects})
-    # Everything is read before anything is written: a bad file must not leave a partial set.
-    create_out_dir(out_dir)
-    every_image = [image for items in plan.values() for image, _ in items]
-    file_names = dict(zip(every_image, output_names(every_image, voc_root)))  # one name per image, whatever its split
+    sizes = {}
     for folder, items in plan.items():
         for image, xml in items:
-            name = file_names[image]
-            rows = label_rows(annotations[xml], sizes[image], names, tally, str(xml.relative_to(voc_root)))
+            sizes[image], why = source_size(annotations[xml], image, tiling)
+            if sizes[image] is None:
+                tally.drop_image(why, str(image.relative_to(root)))
+        plan[folder] = [(image, xml) for image, xml in items if sizes[image] is not None]
+        if not plan[folder]:
+            why = "; ".join(Tally.lines(tally)[1:]) or "its split file lists no image"
+            raise ConfigError(f"root={root}: no image with its annotation found for {folder} ({why})")
+    names = list(names) if names is not None else sorted({o.name for a in annotations.values() for o in a.objects})
+    create_out_dir(out_dir)
+    every_image = [image for items in plan.values() for image, _ in items]
+    file_names = dict(zip(every_image, output_names(every_image, root)))  # one name per image, whatever its split
+    if tiling is not None:  # tiles are named by stem: a.png and a.jpg of two folders would share their names
+        stems = Counter(Path(name).stem for name in file_names.values())
+        file_names = {i: n if stems[Path(n).stem] == 1 else n.replace(".", "_") for i, n in file_names.items()}
+    for folder, items in plan.items():
+        for image, xml in items:
+            name, source = file_names[image], str(xml.relative_to(root))
+            if tiling is not None:
+                rows = pixel_rows(annotations[xml], sizes[image], names, tally, source)
+                write_tiles(image, rows, out_dir, folder, name, tiling, tally)
+                continue
+            rows = label_rows(annotations[xml], sizes[image], names, tally, source)
             link_or_copy(image, out_dir / "images" / folder / name)
             label = out_dir / "labels" / folder / Path(name).with_suffix(".txt")
             label.parent.mkdir(parents=True, exist_ok=True)
             label.write_text(format_labels(rows))
             tally.kept_images, tally.kept_boxes = tally.kept_images + 1, tally.kept_boxes + len(rows)
-    return Conversion(write_data_yaml(out_dir, train, val, names), names, tally)
+    if tiling is not None:
+        comments = [*comments, *tally.comments()]
+    return Conversion(write_data_yaml(out_dir, *roles, names, comments), names, tally)
 
 
 def voc_roles(splits: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:

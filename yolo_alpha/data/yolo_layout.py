@@ -146,9 +146,12 @@ def normalised_box(tally: Tally, box: Sequence[float], size: tuple[float, float]
     Every value lies in [0, 1]: the box is inside the image.
     """
     clipped = clip_box(tally, box, size, example)
-    if clipped is None:
-        return None
-    (x1, y1, x2, y2), (width, height) = clipped, size
+    return None if clipped is None else normalise(clipped, size)
+
+
+def normalise(box: Sequence[float], size: tuple[float, float]) -> tuple[float, float, float, float]:
+    """Return the normalised ``(cx, cy, w, h)`` of a pixel box ``(x1, y1, x2, y2)`` lying in an image of ``size``."""
+    (x1, y1, x2, y2), (width, height) = box, size
     return (x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height
 
 
@@ -168,10 +171,14 @@ def link_or_copy(source: Path, target: Path) -> Path:
     return target
 
 
-def write_data_yaml(out_dir: Path, train: list[str], val: list[str], names: Sequence[str]) -> Path:
+def write_data_yaml(
+    out_dir: Path, train: list[str], val: list[str], names: Sequence[str], comments: Sequence[str] = ()
+) -> Path:
     """Return ``out_dir/data.yaml`` after writing ``path`` (absolute), ``train``, ``val`` and ``names`` into it.
 
-    A split given by one folder is written as a string, several as a list (Ultralytics accepts both).
+    A split given by one folder is written as a string, several as a list (Ultralytics accepts both). ``comments``
+    come first, one ``# `` line each (how the set was made: a tiling, the sources of each split, where the data is
+    from).
     """
     content = {
         "path": str(Path(out_dir).resolve()),
@@ -180,5 +187,6 @@ def write_data_yaml(out_dir: Path, train: list[str], val: list[str], names: Sequ
         "names": dict(enumerate(names)),
     }
     yaml_path = Path(out_dir) / "data.yaml"
-    yaml_path.write_text(yaml.safe_dump(content, sort_keys=False))
+    header = "".join(f"# {line}".rstrip() + "\n" for line in comments)
+    yaml_path.write_text(header + yaml.safe_dump(content, sort_keys=False))
     return yaml_path
