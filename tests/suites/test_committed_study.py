@@ -51,7 +51,7 @@ def test_the_committed_report_is_what_report_regenerates(regenerated, study):
         )
 
 
-@pytest.mark.parametrize(("suite", "folder"), [(CPU, STUDY), (CPU_POWERED, POWERED)], ids=str)
+@pytest.mark.parametrize(("suite", "folder"), [(CPU, STUDY), (CPU_POWERED, POWERED)], ids=("cpu", "cpu_powered"))
 def test_the_committed_rows_are_cells_of_their_suite(suite, folder):
     cells = {c.cell_id: dict(c.params) for c in suite_sweep(suite, folder.parent).cells()}
     rows = read_results(ROOT / folder / "results.jsonl")

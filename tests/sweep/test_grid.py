@@ -77,7 +77,7 @@ def test_name_defaults_to_the_file_name(tmp_path):
         ({"name": "s"}, "'grid' is empty"),
         ({"name": "s", "base": {"epoch": 3}, "grid": {"loss": ["ciou"]}}, "'epoch' is not a valid base"),
         ({"name": "s", "grid": {"los": ["ciou"]}}, "Did you mean 'loss'"),
-        ({"name": "s", "base": {"loss": "iou"}, "grid": {"loss": ["ciou"]}}, "both in base and in grid"),
+        ({"name": "s", "base": {"loss": "iou"}, "grid": {"loss": ["ciou"]}}, "never used; keep each key in one place"),
         ({"name": "s", "base": {"project": "x"}, "grid": {"loss": ["ciou"]}}, "sets per cell"),
         # one bad value in one cell fails the whole sweep before anything trains
         ({"name": "s", "grid": {"loss": ["alpha_iou"], "alpha": [3, -1]}}, "cell loss-alpha_iou__alpha--1"),
@@ -89,7 +89,7 @@ def test_name_defaults_to_the_file_name(tmp_path):
         ({"name": "s", "grid": [{"loss": ["ciou"]}, "seed"]}, "'grid[1]' must be a mapping"),
         ({"name": "s", "grid": [{"loss": ["ciou"]}, {}]}, "'grid[1]' is empty"),
         ({"name": "s", "grid": [{"loss": ["ciou"]}, {"seed": 0}]}, "grid[1] key 'seed' must be a non-empty list"),
-        ({"name": "s", "base": {"seed": 1}, "grid": [{"loss": ["ciou"]}, {"seed": [0]}]}, "both in base and in grid"),
+        ({"name": "s", "base": {"seed": 1}, "grid": [{"seed": [2]}, {"seed": [0]}]}, "in every grid mapping"),
         ({"name": "s", "grid": [{"loss": ["ciou"]}, {"los": ["iou"]}]}, "Did you mean 'loss'"),
         ({"name": "s", "grid": [{"loss": ["ciou"]}, {"loss": ["ciou"]}]}, "share the id 'loss-ciou'"),
     ],
@@ -185,3 +185,10 @@ def test_spec_differences_of_lists_of_mappings_name_the_mapping():
     assert spec_differences(["not", "a", "spec"], now) == [
         "the recorded spec is not a sweep spec (a mapping with base and grid)"
     ]
+
+
+def test_a_base_key_is_the_default_of_the_grid_mappings_that_do_not_set_it(tmp_path):
+    # a suite's regime sets its own batch over the base's (cpu_powered: batch 32 in the task-aligned mapping only)
+    spec = {"name": "s", "base": {"batch": 16}, "grid": [{"loss": ["ciou"]}, {"loss": ["iou"], "batch": [32]}]}
+    cells = load_sweep(write_sweep(tmp_path, spec)).cells()
+    assert [(c.cell_id, c.settings["batch"]) for c in cells] == [("loss-ciou", 16), ("loss-iou__batch-32", 32)]

@@ -181,9 +181,14 @@ def _check_keys(sweep: SweepGrid, path: Path) -> None:
             check_keys(keys, "train", where=f"{section} (train)")
         except YoloAlphaError as e:
             raise SweepError(f"{path}: {e}") from e
-    both = [k for k in sweep.swept_keys if k in sweep.base]
-    if both:
-        raise SweepError(f"{path}: {both} set both in base and in grid; keep each key in one place")
+    # A key of base that some mappings of a grid list set is their cells' own value and the others' default (a suite
+    # regime's batch); one that every mapping sets would never be used, which is a mistake, not a default.
+    dead = [k for k in sweep.base if all(k in grid for grid in sweep.subgrids)]
+    if dead:
+        raise SweepError(
+            f"{path}: {dead} set both in base and in every grid mapping, so base's value is never used; keep each key "
+            "in one place (base: a default for the mappings of a grid list that do not set it)"
+        )
 
 
 def validate_cells(sweep: SweepGrid, where: str = "sweep") -> None:
