@@ -32,11 +32,12 @@ def block(root: Path = ROOT) -> str:
     """Return the README block: the study's progress while it trains, its verdicts at a glance once complete."""
     study = root / STUDY
     cells = {c.cell_id for c in suite_sweep(CPU_POWERED, root / STUDY.parent).cells()}
-    done = {row["cell_id"] for row in load_results(study)} & cells if (study / RESULTS_FILE).is_file() else set()
+    rows = [r for r in load_results(study) if r["cell_id"] in cells] if (study / RESULTS_FILE).is_file() else []
+    done = {row["cell_id"] for row in rows}
     link = f"[{STUDY.as_posix()}]({STUDY.as_posix()}/report/report.md)"
     protocol = f"[pre-registered]({STUDY.as_posix()}/PROTOCOL.md)"
     if len(done) < len(cells):
-        seeds = sorted({int(c.split("__seed-")[1].split("__")[0]) for c in done})
+        seeds = sorted({int(row["params"]["seed"]) for row in rows})
         trained = (
             "none yet" if not seeds else f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
         )

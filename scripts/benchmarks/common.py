@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import os
 import platform
@@ -10,10 +9,11 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import ultralytics
+
+from yolo_alpha.environment import processor
 
 
 @dataclass
@@ -63,13 +63,7 @@ def timing_table(title: str, medians: dict[str, float], baseline: str, note: str
 
 def machine_lines(threads: int) -> list[str]:
     """Return Markdown lines naming the CPU, cores, memory, GPU, library versions (torch on `threads`) and date."""
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        )
+    cpu = processor()
     try:
         ram = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB"
     except (ValueError, OSError, AttributeError):
