@@ -10,6 +10,7 @@ os.environ["YOLO_CONFIG_DIR"] = str(_SANDBOX / "ultralytics_config")
 os.environ["YOLO_ALPHA_CACHE"] = str(_SANDBOX / "cache")
 os.environ["YOLO_OFFLINE"] = "True"
 os.environ["YOLO_AUTOINSTALL"] = "False"
+os.environ["PIP_NO_INDEX"] = "1"  # a pip the code runs (data neon-trees' download) never reaches an index
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402

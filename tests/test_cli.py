@@ -163,7 +163,7 @@ def test_data_coco_converts_a_local_json_and_refuses_to_overwrite(tmp_path, caps
         (["data", "voc", "root=.", "out=x", "tile=10"], "tile must be an integer >= 32, got 10"),
         (["data", "voc", "root=.", "out=x", "overlap=8"], "overlap: shape the tiles of tile=SIZE; give tile= too"),
         (["data", "coco", "json=a.json", "images=i", "out=o", "fmt=1"], "'fmt' is not a valid data coco key"),
-        (["data", "neon-trees"], "needs out=..."),
+        (["data", "neon-trees", "wheel=nowhere.whl"], "wheel=nowhere.whl: no such file"),  # into the cache
         (["data", "neon-trees", "out=o", "wheel=nowhere.whl"], "wheel=nowhere.whl: no such file"),
     ],
 )

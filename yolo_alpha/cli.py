@@ -31,15 +31,17 @@ Verbs:
              yolo-alpha plot reweighting|landscape|correlation|iou-hist [key=value ...]  (`yolo-alpha help plot`)
   data     convert a local data set to the YOLO layout (never touching the source):
              yolo-alpha data voc root=DIR out=NEW_DIR [names=a,b,c|classes.txt] [val_fraction=0.2 seed=0]
-               [tile=SIZE overlap=0 min_area=0.5]
+               [tile=SIZE overlap=0 min_area=0.5 edge=shift|pad]
                (root holding VOCdevkit: train 07+12 trainval, val 07 test; any other folder of images + VOC XML,
                e.g. LabelImg's: a seeded val_fraction split; names: sorted from the XML files unless given;
                tile=: cut each image into SIZE-px PNG tiles, a box labelled where min_area of it lies in the tile,
-               whole source images in train or val)
+               edge=pad: the last tiles run past the image, padded black, each pixel in one tile; whole source
+               images in train or val)
              yolo-alpha data coco json=instances_val2017.json images=DIR out=NEW_DIR [split=NAME]
-             yolo-alpha data neon-trees out=NEW_DIR [wheel=deepforest-2.1.0-py3-none-any.whl]
-               [tile=400 overlap=0 min_area=0.5]  (NEON tree crowns from DeepForest 2.1.0's wheel, pip-downloaded
-               unless wheel= gives it; train on one Yellowstone crop, val on another and two other sites)
+             yolo-alpha data neon-trees [out=NEW_DIR] [wheel=deepforest-2.1.0-py3-none-any.whl]
+               [tile=400 overlap=0 min_area=0.5 edge=pad|shift]  (NEON tree crowns from DeepForest 2.1.0's wheel,
+               pip-downloaded unless wheel= gives it; train on one Yellowstone crop, val on another and two other
+               sites; without out=: into the cache that data=neon-trees[:tile=…,edge=…] trains on)
              (boxes are clipped to the image; what is dropped is printed with its count per reason)
   help     this text; `yolo-alpha help losses` lists the box losses with their formulas, `help plot` the figures
 
@@ -74,11 +76,11 @@ def warn(message: str) -> None:
     print(f"yolo-alpha: warning: {message}", file=sys.stderr)
 
 
-TILE_KEYS = ("tile", "overlap", "min_area")
+TILE_KEYS = ("tile", "overlap", "min_area", "edge")
 CONVERTERS = {  # keys each converter takes, and the ones it needs
     "voc": ({"root", "out", "names", "val_fraction", "seed", *TILE_KEYS}, {"root", "out"}),
     "coco": ({"json", "images", "out", "split"}, {"json", "images", "out"}),
-    "neon-trees": ({"out", "wheel", *TILE_KEYS}, {"out"}),
+    "neon-trees": ({"out", "wheel", *TILE_KEYS}, set()),
 }
 
 
@@ -142,12 +144,14 @@ def convert_data(kind: str, settings: dict[str, Any]) -> str:
     checks.known_keys(settings, accepted, f"data {kind}")
     if missing := sorted(required - set(settings)):
         raise ConfigError(f"'yolo-alpha data {kind}' needs {' '.join(k + '=...' for k in missing)}")
-    paths = {k: str(v) for k, v in settings.items() if k in required | {"split", "wheel"}}
+    paths = {k: str(v) for k, v in settings.items() if k in required | {"out", "split", "wheel"}}
     tiling = {k: settings[k] for k in TILE_KEYS if k in settings}
     if kind == "voc":
         names = convert.parse_names(settings["names"]) if "names" in settings else None
         options = {k: settings[k] for k in ("val_fraction", "seed") if k in settings}
         done = convert.convert_voc(paths["root"], paths["out"], names=names, **options, **tiling)
+    elif kind == "neon-trees" and "out" not in settings:
+        return neon_trees_into_cache(settings.get("wheel"), tiling)
     elif kind == "neon-trees":
         done = convert.convert_neon_trees(paths["out"], wheel=paths.get("wheel"), **tiling)
     else:
@@ -155,6 +159,21 @@ def convert_data(kind: str, settings: dict[str, Any]) -> str:
     print(f"classes ({len(done.names)}): {', '.join(done.names)}")
     print("\n".join(done.tally.lines()))
     return str(done.data_yaml)
+
+
+def neon_trees_into_cache(wheel: str | None, tiling: dict[str, Any]) -> str:
+    """Return the cached data.yaml that ``data=neon-trees[:…]`` with these tile keys reads, built now unless it was."""
+    from yolo_alpha.data.named_sets import NEON_NAME, build_neon_trees, neon_trees_tiling
+
+    name = NEON_NAME + (":" + ",".join(f"{k}={v}" for k, v in tiling.items()) if tiling else "")
+    data_yaml, done = build_neon_trees(neon_trees_tiling(name), wheel=wheel)
+    if done is None:
+        print(f"data={name}: already built in {data_yaml.parent} (delete that folder to build it again)")
+    else:
+        print(f"classes ({len(done.names)}): {', '.join(done.names)}")
+        print("\n".join(done.tally.lines()))
+        print(f"train on it with data={name}")
+    return str(data_yaml)
 
 
 def run_sweep_verb(settings: dict[str, Any]) -> str | None:

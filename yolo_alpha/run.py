@@ -15,7 +15,8 @@ from typing import Any
 from ultralytics import ASSETS
 
 from yolo_alpha.config import merge_settings
-from yolo_alpha.data.synthetic import is_synthetic, synthetic_spec, synthetic_yaml
+from yolo_alpha.data.named_sets import is_named, resolve_data
+from yolo_alpha.data.synthetic import is_synthetic, synthetic_spec
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.metrics import ap_by_threshold
 from yolo_alpha.settings import NO_NOISE, NoiseSettings, Settings, from_flat, require_known, split_ours
@@ -81,7 +82,8 @@ def check_local_files(
     if is_synthetic(data):
         synthetic_spec(data)  # a size it cannot make is refused here, naming data=
     elif not settings.get("resume"):
-        dataset = ultralytics_cfg.check_dataset(str(data))  # downloads VOC/COCO when missing and online, as upstream
+        # downloads VOC/COCO when missing and online, as upstream; builds data=neon-trees once
+        dataset = ultralytics_cfg.check_dataset(resolve_data(data))
         single_cls = bool(settings.get("single_cls"))
         if mode == "train":
             if noise.eta > 0:
@@ -201,8 +203,8 @@ def val(**overrides: Any) -> tuple[Any, dict[str, float]]:
     The per-threshold table is also written to ``<save_dir>/ap_by_iou.csv``.
     """
     settings = dict(overrides)
-    if "data" in settings and is_synthetic(settings["data"]):
-        settings["data"] = synthetic_yaml(settings["data"])
+    if "data" in settings and is_named(settings["data"]):
+        settings["data"] = resolve_data(settings["data"])
     model = prepare(settings, "val")
     ultralytics_cfg.provide_offline_fonts()
     with use_datasets_dir():  # upstream's validator checks the data set again: named sets live in our cache

@@ -79,7 +79,7 @@ def tiles(out: Path, split: str) -> list[str]:
 
 def test_the_fake_wheel_becomes_a_tiled_set_split_by_source_image(wheel, tmp_path):
     before = wheel.read_bytes()
-    done = convert_neon_trees(tmp_path / "out", wheel=wheel, tile=64, sha256=sha256(wheel))
+    done = convert_neon_trees(tmp_path / "out", wheel=wheel, tile=64, edge="shift", sha256=sha256(wheel))
     out = tmp_path / "out"
 
     assert wheel.read_bytes() == before
@@ -202,7 +202,7 @@ def test_a_non_empty_out_is_refused_before_anything_is_downloaded(wheel, tmp_pat
 
 def test_the_data_verb_converts_the_wheel_and_prints_the_split(wheel, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(neon_trees, "WHEEL_SHA256", sha256(wheel))
-    argv = ["data", "neon-trees", f"out={tmp_path / 'out'}", f"wheel={wheel}", "tile=64", "min_area=0.6"]
+    argv = ["data", "neon-trees", f"out={tmp_path / 'out'}", f"wheel={wheel}", "tile=64", "min_area=0.6", "edge=shift"]
     assert main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "classes (1): Tree"
@@ -212,6 +212,19 @@ def test_the_data_verb_converts_the_wheel_and_prints_the_split(wheel, tmp_path, 
     assert lines[-1] == str(tmp_path / "out" / "data.yaml")
     assert main([*argv[:2], f"out={tmp_path / 'new'}", f"root={tmp_path}"]) == 2
     assert "'root' is not a valid data neon-trees key" in capsys.readouterr().err
+
+
+def test_by_default_the_tiles_are_padded_so_every_val_crown_is_labelled_once(wheel, tmp_path):
+    done = convert_neon_trees(tmp_path / "out", wheel=wheel, tile=64, sha256=sha256(wheel))
+    out = tmp_path / "out"
+    # 150 x 100 in padded tiles of 64: x 0, 64, 128; y 0, 64 (the last ones run past the edge). 100 x 80: x 0, 64.
+    assert tiles(out, "train") == [f"{TRAIN}_x{x:04d}_y{y:04d}.png" for x in (0, 64, 128) for y in (0, 64)]
+    assert tiles(out, "val")[:4] == [f"{VAL_YELL}_x{x:04d}_y{y:04d}.png" for x in (0, 64) for y in (0, 64)]
+    assert {cv2.imread(str(p)).shape for p in out.glob("images/*/*.png")} == {(64, 64, 3)}  # one scale for all
+    assert done.tally.repeated == 0 and "edge=pad" in done.data_yaml.read_text()
+    # The 100 x 80 crop's tile at x 64, y 0 shows columns 64-99; the rest is black padding.
+    corner = cv2.imread(str(out / "images" / "val" / f"{VAL_YELL}_x0064_y0000.png"))
+    assert not corner[:, 36:].any() and corner[:, :36].any()
 
 
 def test_the_wheel_is_read_as_a_zip_and_deepforest_never_imported(wheel, tmp_path):

@@ -97,6 +97,56 @@ def test_the_grid_covers_every_pixel_inside_the_image(length, size, data):
     assert all(o >= 0 and o + tile <= length for o in origins)  # no tile sticks out (none is padded)
 
 
+@pytest.mark.parametrize(
+    "length, size, overlap, origins",
+    [
+        (1000, 400, 0, [0, 400, 800]),  # the last tile runs 200 px past the edge
+        (800, 400, 0, [0, 400]),  # an exact fit: as edge=shift
+        (300, 400, 0, [0]),  # shorter than a tile: one tile of 400, 100 px of it padding
+        (1000, 400, 100, [0, 300, 600]),  # 600..1000 reaches the edge: no fourth tile
+        (1001, 400, 100, [0, 300, 600, 900]),  # one pixel more needs one tile more
+        (2299, 400, 0, [0, 400, 800, 1200, 1600, 2000]),  # the large NEON crop's width
+    ],
+)
+def test_padded_tile_origins_by_hand(length, size, overlap, origins):
+    assert tile_origins(length, size, overlap, edge="pad") == origins
+
+
+@settings(deadline=None)
+@given(st.integers(1, 3000), st.integers(32, 640), st.data())
+def test_the_padded_grid_covers_every_pixel_once_without_overlap_and_wastes_no_tile(length, size, data):
+    overlap = data.draw(st.integers(0, size - 1))
+    origins = tile_origins(length, size, overlap, edge="pad")
+    assert origins[0] == 0 and all(b - a == size - overlap for a, b in zip(origins, origins[1:]))  # a regular grid
+    assert origins[-1] + size >= length  # the last tile reaches the edge
+    assert len(origins) == 1 or origins[-1] < length - overlap  # and holds a pixel its neighbour does not
+    if overlap == 0:
+        covered = np.zeros(length, int)
+        for origin in origins:
+            covered[origin : origin + size] += 1
+        assert (covered == 1).all()
+
+
+def test_padded_windows_are_all_square_and_each_box_is_labelled_in_one_tile(tmp_path):
+    image = tmp_path / "src.png"
+    pixels = write_image(image, (100, 70))
+    assert tile_windows(100, 70, Tiling(64, edge="pad")) == [
+        (0, 0, 64, 64), (64, 0, 128, 64), (0, 64, 64, 128), (64, 64, 128, 128)
+    ]  # fmt: skip
+    rows = [(0, 70.0, 10.0, 90.0, 30.0), (0, 50.0, 40.0, 70.0, 60.0)]  # in one tile; across x = 64 (70 % left)
+    tally = TiledTally(tiling=Tiling(64, edge="pad"))
+    assert write_tiles(image, rows, tmp_path / "out", "train", "src.png", Tiling(64, edge="pad"), tally) == 4
+    assert tally.repeated == 0 and tally.source_boxes == 2 and not tally.boxes
+    right = tmp_path / "out" / "images" / "train" / "src_x0064_y0000.png"
+    tile = cv2.imread(str(right))
+    assert tile.shape == (64, 64, 3) and (tile[:, :36] == pixels[:64, 64:100]).all() and not tile[:, 36:].any()
+    # normalised by the 64-px tile, not by the 36 px of image it shows: the box 70..90 x 10..30 is 6..26 there
+    assert read_labels(right.parent.parent.parent / "labels" / "train" / "src_x0064_y0000.txt") == [
+        [0, 16 / 64, 20 / 64, 20 / 64, 20 / 64]
+    ]
+    assert Tiling(64, edge="pad").describe() == "tile=64 overlap=0 min_area=0.5 edge=pad"
+
+
 # --- which boxes a tile labels ---
 
 
@@ -348,6 +398,8 @@ def test_sources_sharing_a_stem_get_distinct_tile_names(tmp_path):
         ({"tile": 64, "min_area": 1.5}, "min_area must be a finite number in (0, 1], got 1.5"),
         ({"overlap": 8}, "overlap: shape the tiles of tile=SIZE; give tile= too"),
         ({"min_area": 0.3}, "min_area: shape the tiles of tile=SIZE; give tile= too"),
+        ({"tile": 64, "edge": "wrap"}, "edge=wrap: choose edge=shift (the last tiles aligned to the image's edge"),
+        ({"edge": "pad"}, "edge: shape the tiles of tile=SIZE; give tile= too"),
     ],
 )
 def test_bad_tile_keys_name_the_key_and_what_is_allowed(aerial, tmp_path, keys, message):

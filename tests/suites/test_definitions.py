@@ -125,7 +125,8 @@ def test_a_dry_run_lists_every_training_and_writes_nothing(tmp_path, capsys):
 
 
 def test_bad_input_names_the_key(tmp_path):
-    with pytest.raises(ConfigError, match=r"suite=nope: no such suite; choose suite=cpu\|cpu_powered\|voc\|coco"):
+    choices = r"choose suite=cpu\|cpu_powered\|voc\|coco"
+    with pytest.raises(ConfigError, match=rf"suite=nope: no such suite; {choices}"):
         get_suite("nope")
     with pytest.raises(ConfigError, match="loss: set by the suite per cell"):
         reproduce("cpu", project=tmp_path, overrides={"loss": "iou"}, dry_run=True)
@@ -226,3 +227,35 @@ def test_a_suite_sharing_warm_starts_trains_them_once_in_the_owners_folder(tmp_p
     again = FakeTrain()
     reproduce(TINY, project=tmp_path, train=again)
     assert len(again.calls) == 4 and all(c["name"].startswith("model-yolov5n") and "seed" in c for c in again.calls)
+
+
+CHAINED = Suite(
+    name="chained",
+    summary="its own warm starts, each fine-tuned from tiny's of the same regime (as neon_trees from cpu's)",
+    base={"epochs": 1, "imgsz": 64},
+    regimes=TINY.regimes,
+    groups=(ClaimGroup("C1", {"loss": ("iou",)}),),
+    seeds=(0,),
+    warm_starts=(
+        WarmStart("task_aligned", {"model": "yolov5nu.yaml", "loss": "ciou", "epochs": 1}, "tiny/task_aligned"),
+        WarmStart("anchor", {"model": "yolov5n-anchor.yaml", "loss": "ciou", "epochs": 1}, "tiny/anchor"),
+    ),
+)
+
+
+def test_a_warm_start_from_another_suites_trains_that_one_first_and_names_it_relatively(tmp_path, monkeypatch):
+    monkeypatch.setitem(SUITES, "tiny", TINY)
+    train = FakeTrain()
+    reproduce(CHAINED, project=tmp_path, train=train)
+    tiny, chained = tmp_path / "tiny" / "warm", tmp_path / "chained" / "warm"
+    # tiny's two warm starts first (its anchor one from its task-aligned), then chained's, each from tiny's own
+    assert [c.get("pretrained") for c in train.calls[:4]] == [
+        None, str(tiny / "task_aligned.pt"), str(tiny / "task_aligned.pt"), str(tiny / "anchor.pt")
+    ]  # fmt: skip
+    assert [c["imgsz"] for c in train.calls[2:4]] == [64, 64]  # chained's warm starts share chained's base
+    anchor = warm_start_sweep(CHAINED, CHAINED.warm_starts[1], tmp_path)
+    assert anchor.base["pretrained"] == "../../../tiny/warm/anchor.pt"  # relative to chained/warm/anchor
+    assert {c["pretrained"] for c in train.calls[4:]} == {str(chained / f"{r}.pt") for r in ("anchor", "task_aligned")}
+    again = FakeTrain()
+    reproduce(CHAINED, project=tmp_path, train=again)
+    assert again.calls == []  # every warm start and cell found done

@@ -112,16 +112,17 @@ def convert_neon_trees(
     tile: int = 400,
     overlap: int = 0,
     min_area: float = 0.5,
+    edge: str = "pad",
     sha256: str | None = None,
 ) -> Conversion:
     """Return the :class:`Conversion` of the NEON tree-crown set, tiled, written under ``out_dir``.
 
     ``wheel`` is a local copy of :data:`WHEEL_NAME`; without it pip downloads one into a temporary folder (removed
-    after). Either must have the sha256 ``sha256`` (default :data:`WHEEL_SHA256`). ``tile``, ``overlap`` and
-    ``min_area`` are those of :func:`yolo_alpha.data.tiling.make_tiling`; the split is :data:`SPLIT`, stated in the
-    data.yaml's comments.
+    after). Either must have the sha256 ``sha256`` (default :data:`WHEEL_SHA256`). ``tile``, ``overlap``,
+    ``min_area`` and ``edge`` are those of :func:`yolo_alpha.data.tiling.make_tiling`; the split is :data:`SPLIT`,
+    stated in the data.yaml's comments.
     """
-    out_dir, tiling = check_out_dir(Path(out_dir)), make_tiling(tile, overlap, min_area)
+    out_dir, tiling = check_out_dir(Path(out_dir)), make_tiling(tile, overlap, min_area, edge)
     with tempfile.TemporaryDirectory(prefix="yolo-alpha-neon-") as temporary:
         if wheel is None:
             wheel = download_wheel(Path(temporary))

@@ -1,9 +1,13 @@
 """Large images cut into tiles for the YOLO layout: the tile grid, which boxes each tile keeps, and what was lost.
 
-A ``tile=SIZE`` grid covers the whole image: tiles start every ``SIZE - overlap`` pixels and the last row and column are
-aligned to the image's edge (so they may overlap their neighbour by more than ``overlap``), no pixel is lost and no tile
-is padded; a side shorter than ``SIZE`` is one tile of that side. A box is labelled in a tile when at least ``min_area``
-of its area lies inside that tile, clipped to it. Tiles are PNG files, so their pixels are the source's own.
+A ``tile=SIZE`` grid covers the whole image: tiles start every ``SIZE - overlap`` pixels. What happens at the image's
+right and bottom edge is ``edge=``: ``shift`` (default) aligns the last row and column to the edge, so they may overlap
+their neighbour by more than ``overlap`` and a box there may be labelled twice, and no tile is padded (a side shorter
+than ``SIZE`` is one tile of that side); ``pad`` lets the last tiles run past the edge, filled with black (zero)
+pixels, so that every tile is ``SIZE`` square (the same scale for the detector) and, with ``overlap=0``, every pixel
+and box lies in exactly one tile — what an evaluation that counts each object once needs. A box is labelled in a
+tile when at least ``min_area`` of its area lies inside that tile, clipped to it. Tiles are PNG files, so their
+pixels are the source's own.
 
 Counting (see :class:`TiledTally`): a *source box* is one object of the annotation that survives the usual checks
 (class, difficult, size, inside the image). It is kept when some tile labels it; it is dropped, and counted once under
@@ -26,6 +30,7 @@ from yolo_alpha.data.yolo_layout import Tally, normalise
 from yolo_alpha.errors import ConfigError
 
 __all__ = [
+    "EDGES",
     "TILE_DROPPED",
     "TiledTally",
     "Tiling",
@@ -43,6 +48,7 @@ SIZE_MISMATCH = "the XML's <size> differs from the image's own (tile= crops the 
 PNG_MODES = ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA")  # others (CMYK, YCbCr, F) are written as RGB
 EXIF_ORIENTATION, TRANSPOSING = 0x0112, (5, 6, 7, 8)  # the EXIF orientations that swap width and height
 
+EDGES = ("shift", "pad")  # the edge= values: what the grid does at the image's right and bottom edge
 Window = tuple[int, int, int, int]  # (x0, y0, x1, y1) in pixels, x1 and y1 exclusive
 
 
@@ -53,20 +59,25 @@ class Tiling:
     size: int
     overlap: int = 0
     min_area: float = 0.5
+    edge: str = "shift"  # one of EDGES
 
     def describe(self) -> str:
-        """Return the keys that make this grid, as the command line takes them."""
-        return f"tile={self.size} overlap={self.overlap} min_area={self.min_area:g}"
+        """Return the keys that make this grid, as the command line takes them (``edge=`` when not the default)."""
+        edge = "" if self.edge == "shift" else f" edge={self.edge}"
+        return f"tile={self.size} overlap={self.overlap} min_area={self.min_area:g}{edge}"
 
 
-def make_tiling(tile=None, overlap=None, min_area=None) -> Tiling | None:
-    """Return the :class:`Tiling` of the ``tile=``, ``overlap=`` and ``min_area=`` keys, or None without ``tile=``.
+def make_tiling(tile=None, overlap=None, min_area=None, edge=None) -> Tiling | None:
+    """Return the :class:`Tiling` of the ``tile=``, ``overlap=``, ``min_area=`` and ``edge=`` keys, or None without
+    ``tile=``.
 
     ConfigError naming the key and what is allowed: ``tile`` an integer >= 32 (pixels), ``overlap`` an integer in
-    [0, tile), ``min_area`` a fraction in (0, 1]; ``overlap``/``min_area`` without ``tile`` are refused.
+    [0, tile), ``min_area`` a fraction in (0, 1], ``edge`` one of :data:`EDGES`; the others without ``tile`` are
+    refused.
     """
     if tile is None:
-        if given := [k for k, v in (("overlap", overlap), ("min_area", min_area)) if v is not None]:
+        shaping = (("overlap", overlap), ("min_area", min_area), ("edge", edge))
+        if given := [k for k, v in shaping if v is not None]:
             raise ConfigError(f"{'/'.join(given)}: shape the tiles of tile=SIZE; give tile= too (e.g. tile=640)")
         return None
     size = checks.number("tile", tile, low=MIN_TILE, integer=True, hint="the side of a square tile in pixels")
@@ -87,26 +98,38 @@ def make_tiling(tile=None, overlap=None, min_area=None) -> Tiling | None:
         low_open=True,
         hint="the fraction of a box's area that must lie inside a tile for the tile to label it",
     )
-    return Tiling(size, overlap, min_area)
+    edge = "shift" if edge is None else edge
+    if edge not in EDGES:
+        raise ConfigError(
+            f"edge={edge}: choose edge=shift (the last tiles aligned to the image's edge, overlapping their "
+            "neighbour) or edge=pad (the last tiles run past the edge, padded with black: every pixel in one tile)"
+        )
+    return Tiling(size, overlap, min_area, edge)
 
 
-def tile_origins(length: int, size: int, overlap: int = 0) -> list[int]:
-    """Return the start of each tile along a side of ``length`` pixels: every ``size - overlap``, the last at the edge.
+def tile_origins(length: int, size: int, overlap: int = 0, edge: str = "shift") -> list[int]:
+    """Return the start of each tile along a side of ``length`` pixels: every ``size - overlap``, the last one at the
+    edge (``edge="shift"``) or the first that reaches it (``edge="pad"``).
 
-    ``[0]`` when the side is ``size`` or shorter. E.g. 1000 px, tiles of 400: ``[0, 400, 600]``.
+    ``[0]`` when the side is ``size`` or shorter. E.g. 1000 px, tiles of 400: ``[0, 400, 600]`` (shift),
+    ``[0, 400, 800]`` (pad: the last tile's 200 px past the edge are padding).
     """
     if length <= size:
         return [0]
+    if edge == "pad":
+        return [*range(0, length - overlap, size - overlap)]
     return [*range(0, length - size, size - overlap), length - size]
 
 
 def tile_windows(width: int, height: int, tiling: Tiling) -> list[Window]:
-    """Return the ``(x0, y0, x1, y1)`` windows of the grid over a ``width`` x ``height`` image, row by row."""
-    tile_w, tile_h = min(tiling.size, width), min(tiling.size, height)
+    """Return the ``(x0, y0, x1, y1)`` windows of the grid over a ``width`` x ``height`` image, row by row; with
+    ``edge="pad"`` every window is ``size`` square and the last ones reach past the image."""
+    padded = tiling.edge == "pad"
+    tile_w, tile_h = (tiling.size,) * 2 if padded else (min(tiling.size, width), min(tiling.size, height))
     return [
         (x0, y0, x0 + tile_w, y0 + tile_h)
-        for y0 in tile_origins(height, tiling.size, tiling.overlap)
-        for x0 in tile_origins(width, tiling.size, tiling.overlap)
+        for y0 in tile_origins(height, tiling.size, tiling.overlap, tiling.edge)
+        for x0 in tile_origins(width, tiling.size, tiling.overlap, tiling.edge)
     ]
 
 
@@ -244,7 +267,7 @@ def write_tiles(image: Path, rows: list, out_dir: Path, folder: str, name: str, 
             if target.exists():
                 raise FileExistsError(f"refusing to overwrite {target}")
             target.parent.mkdir(parents=True, exist_ok=True)
-            pixels.crop(window).save(target, format="PNG")
+            pixels.crop(window).save(target, format="PNG")  # Pillow fills what lies past the image with zeros
             label = out_dir / "labels" / folder / Path(target.name).with_suffix(".txt")
             label.parent.mkdir(parents=True, exist_ok=True)
             label.write_text(format_labels(labels))

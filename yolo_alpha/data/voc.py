@@ -268,6 +268,7 @@ def convert_voc(
     tile: int | None = None,
     overlap: int | None = None,
     min_area: float | None = None,
+    edge: str | None = None,
 ) -> Conversion:
     """Return the :class:`Conversion` of a YOLO-layout copy of a local VOC-XML set, written under ``out_dir``.
 
@@ -281,12 +282,12 @@ def convert_voc(
     Ultralytics' VOC rule (``voc_pixel_box``), clipped to the image. Everything is read and checked before anything is
     written; the source is never modified.
 
-    ``tile``/``overlap``/``min_area`` cut every image into tiles (:mod:`yolo_alpha.data.tiling`) after the split, so
-    that whole source images go to train or val (by the seeded split, or by a VOCdevkit's split files); the tally and
-    the data.yaml's comments name the source images of each split.
+    ``tile``/``overlap``/``min_area``/``edge`` cut every image into tiles (:mod:`yolo_alpha.data.tiling`) after the
+    split, so that whole source images go to train or val (by the seeded split, or by a VOCdevkit's split files); the
+    tally and the data.yaml's comments name the source images of each split.
     """
     voc_root, out_dir = Path(voc_root), check_out_dir(Path(out_dir))
-    tiling = make_tiling(tile, overlap, min_area)
+    tiling = make_tiling(tile, overlap, min_area, edge)
     tally = Tally() if tiling is None else TiledTally(tiling=tiling)
     require(voc_root, "root", "folder")
     if is_devkit(voc_root):

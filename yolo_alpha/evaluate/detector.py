@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from yolo_alpha import checks, run
-from yolo_alpha.data.synthetic import is_synthetic, synthetic_yaml
+from yolo_alpha.data.named_sets import resolve_data
 from yolo_alpha.evaluate.coco import (
     COUNT_THRESHOLDS,
     coco_ap_table,
@@ -107,7 +107,7 @@ def check_evaluation_keys(weights: str, data: str, thresholds: dict[str, float],
     if not str(weights).endswith(".pt") or not Path(weights).is_file():
         raise run.ConfigError(f"weights={weights}: no such trained weights file (.pt)")
     run.check_settings({**val_keys, "data": str(data)}, "val")  # Ultralytics' key and value checks, naming the key
-    data = synthetic_yaml(data) if is_synthetic(data) else str(data)  # generated once, then cached
+    data = resolve_data(data)  # a named set: generated once, then cached
     run.check_local_files({**val_keys, "model": str(weights), "data": data}, "val", key="weights")
     return data
 

@@ -38,8 +38,9 @@ SEEDS = (0, 1, 2)
 class WarmStart:
     """A shared starting point of one regime: a training whose last.pt every cell of that regime starts from.
 
-    ``settings``: its train keys; ``start_from``: the regime whose warm start gives it its first weights (layers of
-    matching shape, i.e. all but the detection head), or None for one trained from scratch.
+    ``settings``: its train keys; ``start_from``: the warm start that gives it its first weights (layers of matching
+    shape, i.e. all but a head of another family or class count): a regime of the same suite (``task_aligned``), a
+    regime of another suite (``cpu/task_aligned``, trained first when missing), or None for one trained from scratch.
     """
 
     regime: str
@@ -215,6 +216,19 @@ def cell_warm_start(suite: Suite, regime: str) -> str | None:
     if owner.warm_start(regime) is None:
         return None
     return warm_start_name(regime) if owner is suite else f"../{owner.name}/{warm_start_name(regime)}"
+
+
+def warm_start_source(warm: WarmStart) -> tuple[Suite | None, str]:
+    """Return the suite (None: the warm start's own) and the regime whose weights ``warm`` starts from."""
+    suite, _, regime = str(warm.start_from).rpartition("/")
+    return (get_suite(suite) if suite else None), regime
+
+
+def warm_start_source_name(warm: WarmStart) -> str:
+    """Return the weights ``warm`` starts from relative to its suite's folder: ``warm/task_aligned.pt`` for one of
+    its own suite's, ``../cpu/warm/task_aligned.pt`` for one of suite ``cpu``."""
+    suite, regime = warm_start_source(warm)
+    return warm_start_name(regime) if suite is None else f"../{suite.name}/{warm_start_name(regime)}"
 
 
 def warm_start_cell(warm: WarmStart) -> Cell:

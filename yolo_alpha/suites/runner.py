@@ -25,9 +25,10 @@ from yolo_alpha.suites.definitions import (
     get_suite,
     suite_grid,
     warm_start_cell,
-    warm_start_name,
     warm_start_owner,
     warm_start_run,
+    warm_start_source,
+    warm_start_source_name,
     warm_start_weights,
 )
 from yolo_alpha.sweep import SweepGrid, run_sweep, validate_cells
@@ -57,10 +58,20 @@ def warm_start_sweep(suite: Suite, warm: WarmStart, project: str | Path, overrid
     regime = next(r for r in suite.regimes if r.name == warm.regime)
     base = {**shared, **regime.settings, **{k: v for k, v in warm.settings.items() if k != "model"}, "seed": 0}
     if warm.start_from is not None:
-        own_folder = f"{WARM_START_DIR}/{warm.regime}"
-        base["pretrained"] = posixpath.relpath(warm_start_name(warm.start_from), own_folder)  # ../task_aligned.pt
+        own_folder = f"{WARM_START_DIR}/{warm.regime}"  # ../task_aligned.pt, or ../../../cpu/warm/task_aligned.pt
+        base["pretrained"] = posixpath.relpath(warm_start_source_name(warm), own_folder)
     cell = warm_start_cell(warm)
     return SweepGrid(warm.regime, base, {k: (v,) for k, v in cell.params}, str(suite_dir / WARM_START_DIR))
+
+
+def warm_start_chain(owner: Suite) -> list[Suite]:
+    """Return the suites whose warm starts ``owner``'s need, first those they start from (``cpu/task_aligned``)."""
+    chain: list[Suite] = []
+    for warm in owner.warm_starts:
+        source, _ = warm_start_source(warm) if warm.start_from is not None else (None, "")
+        if source is not None and source is not owner:
+            chain += [s for s in warm_start_chain(source) if s not in chain]
+    return [*chain, owner]
 
 
 def publish_weights(run_dir: Path, target: Path) -> None:
@@ -92,13 +103,13 @@ def reproduce(
     suite = suite if isinstance(suite, Suite) else get_suite(suite)
     project = Path(project or DEFAULT_PROJECT)
     cells = suite_sweep(suite, project, overrides)
-    owner = warm_start_owner(suite)  # a suite that shares another's warm starts trains (or finds) them in its folder
-    warm = [warm_start_sweep(owner, w, project, overrides) for w in owner.warm_starts]
-    for sweep in (*warm, cells):
+    owners = warm_start_chain(warm_start_owner(suite))  # a suite sharing another's trains (or finds) them in its folder
+    warm = [(owner, w, warm_start_sweep(owner, w, project, overrides)) for owner in owners for w in owner.warm_starts]
+    for sweep in (*(sweep for *_, sweep in warm), cells):
         validate_cells(sweep, where=f"suite={suite.name}")
     print(f"suite={suite.name}: {suite.summary}; {len(cells.cells())} cells in {project / suite.name}")
-    shared = "" if owner is suite else f" (suite {owner.name}'s, in {project / owner.name})"
-    for w, sweep in zip(owner.warm_starts, warm):
+    for owner, w, sweep in warm:
+        shared = "" if owner is suite else f" (suite {owner.name}'s, in {project / owner.name})"
         print(f"warm start of the {sweep.name} regime{shared}:")
         run_sweep(sweep, dry_run=dry_run, options=SweepOptions(), train=train)  # one cell: the local backend
         if not dry_run:

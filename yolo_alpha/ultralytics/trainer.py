@@ -20,7 +20,7 @@ from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.utils import DEFAULT_CFG, LOGGER, RANK, YAML, IterableSimpleNamespace
 from ultralytics.utils.torch_utils import unwrap_model
 
-from yolo_alpha.data.synthetic import is_synthetic, synthetic_yaml
+from yolo_alpha.data.named_sets import is_named, resolve_data
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.losses.schedule import spec_at_epoch
 from yolo_alpha.model_families import ANCHOR_FAMILY
@@ -63,8 +63,8 @@ class AlphaDetectionTrainer(DetectionTrainer):
     def __init__(self, cfg=DEFAULT_CFG, overrides: dict[str, Any] | None = None, _callbacks=None):
         overrides = dict(overrides or {})
         if not overrides.get("resume"):  # a resumed run takes data, loss and folder from its checkpoint
-            if is_synthetic(overrides.get("data")):
-                overrides["data"] = synthetic_yaml(overrides["data"])
+            if is_named(overrides.get("data")):
+                overrides["data"] = resolve_data(overrides["data"])
             family = model_family(overrides.get("model"))
             # fail fast, then record the resolved values; epochs as given (cfg's default is checked by run.train)
             self._settings = from_flat(overrides, family, epochs=overrides.get("epochs"))
@@ -242,7 +242,7 @@ def check_before_run(settings: Settings, family: str, keys: dict[str, Any], data
         return
     if data is None:
         named = keys.get("data")
-        data = check_dataset(synthetic_yaml(named) if is_synthetic(named) else str(named))
+        data = check_dataset(resolve_data(named))
     check_class_loss(eta, int(data["nc"]), f"data={keys.get('data')} has one class")
 
 
