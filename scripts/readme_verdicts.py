@@ -17,13 +17,14 @@ from collections import Counter
 from pathlib import Path
 
 from yolo_alpha.marked_blocks import with_marked_block
-from yolo_alpha.report.verdict_glance import glance_table, read_claims
+from yolo_alpha.report.verdict_glance import glance_table, read_claims, sign_flips
 from yolo_alpha.suites.definitions import CPU_POWERED
 from yolo_alpha.suites.runner import suite_sweep
 from yolo_alpha.sweep_folder import RESULTS_FILE, load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = Path("docs/reproduction") / CPU_POWERED.name
+FIRST_PASS = Path("docs/reproduction/cpu")  # the 3-seed study the powered one re-runs
 START = "<!-- powered verdicts: written by scripts/readme_verdicts.py from docs/reproduction/cpu_powered -->"
 END = "<!-- end of powered verdicts -->"
 
@@ -50,6 +51,13 @@ def block(root: Path = ROOT) -> str:
     claims = read_claims(study / "report" / "claims.csv")
     counts = Counter(row["verdict"] for row in claims if row.get("ci_low"))
     tally = ", ".join(f"{counts[v]} {v}" for v in ("reproduced", "opposite", "equivalent", "inconclusive"))
+    flips = sign_flips(claims, read_claims(root / FIRST_PASS / "report" / "claims.csv"))
+    first_pass = f"[3-seed study]({FIRST_PASS.as_posix()}/report/report.md)"
+    rule = "the sign of the difference changed, one of the two at least the margin (0.5 AP) from 0"
+    if flips:
+        against = [f"Against the {first_pass}, {rule}, in:", "", *(f"- {line}" for line in flips)]
+    else:
+        against = [f"Against the {first_pass}: no row where {rule}."]
     return "\n".join(
         [
             f"**The powered re-run** ({protocol}; {link}: {len(cells)} trainings, {len(CPU_POWERED.seeds)} seeds, 800 "
@@ -57,6 +65,8 @@ def block(root: Path = ROOT) -> str:
             "α − baseline in AP points, paired by seed, 95 % interval:",
             "",
             *glance_table(claims),
+            "",
+            *against,
         ]
     )
 

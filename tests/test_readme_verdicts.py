@@ -52,3 +52,16 @@ def test_once_complete_it_shows_the_verdicts_at_a_glance(tmp_path):
     text = readme_verdicts.block(tmp_path)
     assert "0 reproduced, 0 opposite, 1 equivalent, 0 inconclusive" in text
     assert "| C1 | alpha_ciou (α=3) vs ciou | mAP50-95 up | +0.10 [-0.20, +0.40] **equivalent** | 10 |" in text
+    assert text.endswith("no row where the sign of the difference changed, one of the two at least the margin "
+                         "(0.5 AP) from 0.")  # fmt: skip
+    # the 3-seed study's row of the same comparison had the other sign, beyond the margin: the block says so
+    first = tmp_path / readme_verdicts.FIRST_PASS / "report"
+    first.mkdir(parents=True)
+    with (first / "claims.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow({**row, "difference_mean": "-0.012", "verdict": "opposite"})
+    text = readme_verdicts.block(tmp_path)
+    assert text.endswith(
+        "\n- C1 alpha_ciou (α=3) vs ciou, mAP50-95, anchor-based YOLOv5: -1.20 (opposite) → +0.10 (equivalent)"
+    )

@@ -2,7 +2,7 @@
 
 import csv
 
-from yolo_alpha.report.verdict_glance import glance_section, glance_table, read_claims
+from yolo_alpha.report.verdict_glance import glance_section, glance_table, read_claims, sign_flips
 
 
 def claim(regime, verdict="inconclusive", metric="mAP50-95", claim="C1", config=None, **values):
@@ -63,3 +63,26 @@ def test_the_section_reads_claims_csv(tmp_path):
     section = glance_section(read_claims(path))
     assert section[0] == "## Verdicts at a glance" and "**opposite**" in section[4] and "**reproduced**" in section[4]
     assert read_claims(tmp_path / "missing.csv") == []
+
+
+def test_a_sign_flip_against_an_earlier_study_is_named_when_one_side_is_beyond_the_margin():
+    earlier = [
+        claim("anchor", "inconclusive", difference_mean="0.0011"),  # +0.11 -> -0.60: named
+        claim("task_aligned", "opposite", difference_mean="-0.0109"),  # -1.09 -> +0.20: named
+        claim("anchor", metric="AP50", difference_mean="0.002"),  # +0.20 -> -0.10: both inside ±0.5, no finding
+        claim("anchor", claim="C3", config="model=m.yaml, noise_eta=0.1", difference_mean="0.02"),  # another η
+        claim("anchor", claim="C3", config="model=m.yaml, noise_eta=0.3", difference_mean="-0.0282"),  # same sign
+    ]
+    powered = [
+        claim("anchor", "opposite", difference_mean="-0.0060"),
+        claim("task_aligned", "equivalent", difference_mean="0.0020"),
+        claim("anchor", metric="AP50", difference_mean="-0.001"),
+        claim("anchor", claim="C3", config="model=m2.yaml, pretrained=../cpu/warm/anchor.pt, noise_eta=0.3",
+              difference_mean="-0.01"),
+        claim("anchor", claim="C4", difference_mean="0.01"),  # no earlier row: nothing to compare
+    ]  # fmt: skip
+    assert sign_flips(powered, earlier) == [
+        "C1 alpha_iou (α=3) vs iou, mAP50-95, anchor-based YOLOv5: +0.11 (inconclusive) → -0.60 (opposite)",
+        "C1 alpha_iou (α=3) vs iou, mAP50-95, task-aligned: -1.09 (opposite) → +0.20 (equivalent)",
+    ]
+    assert sign_flips(powered, []) == [] and sign_flips([], earlier) == []

@@ -77,6 +77,37 @@ def _varying_keys(rows: list[Mapping[str, object]]) -> set[str]:
     return {key for (_, key), seen in values.items() if len(seen) > 1}
 
 
+def sign_flips(claims: Iterable[Mapping[str, object]], earlier: Iterable[Mapping[str, object]]) -> list[str]:
+    """Return a line per glance row whose mean difference changed sign against an `earlier` study's same row (same
+    claim, regime, comparison, metric and setting, e.g. C3's η) while one of the two is at least its margin away from
+    0 (a flip between two differences inside ±m is no finding); each line gives both differences and verdicts.
+    """
+
+    def key(row: Mapping[str, object]) -> tuple:
+        setting = tuple(sorted((k, v) for k, v in _config(row).items() if k in _SETTING_KEYS))
+        return str(row["claim"]), str(row["regime"]), str(row["compared"]), str(row["metric"]), setting
+
+    before = {key(row): row for row in earlier if row["claim"] in GLANCE_CLAIMS and row["metric"] in GLANCE_METRICS}
+    lines = []
+    for row in claims:
+        old = before.get(key(row)) if row["claim"] in GLANCE_CLAIMS and row["metric"] in GLANCE_METRICS else None
+        if old is None or _blank(row.get("difference_mean")) or _blank(old.get("difference_mean")):
+            continue
+        new_diff, old_diff = _number(row["difference_mean"]), _number(old["difference_mean"])
+        margin = _number(row["margin"]) if not _blank(row.get("margin")) else 0.0
+        if new_diff * old_diff < 0 and max(abs(new_diff), abs(old_diff)) >= margin:
+            claim, regime, compared, metric, setting = key(row)
+            where = "".join(f" at {k}={v}" for k, v in setting)
+            lines.append(
+                f"{claim} {compared.replace('loss=', '')}{where}, {metric}, {_REGIME_TITLES.get(regime, regime)}: "
+                f"{old_diff * 100:+.2f} ({old['verdict']}) → {new_diff * 100:+.2f} ({row['verdict']})"
+            )
+    return lines
+
+
+_SETTING_KEYS = ("noise_eta", "fraction", "alpha", "alpha_warmup")  # what tells apart rows of one comparison
+
+
 def glance_section(claims: Iterable[Mapping[str, object]]) -> list[str]:
     """Return the report's leading section: a title, the table and how to read it; [] without AP claims."""
     table = glance_table(claims)
