@@ -28,6 +28,7 @@ from yolo_alpha.ultralytics.dataset import check_train_split, noisy_train_data
 from yolo_alpha.ultralytics.datasets_dir import use_datasets_dir
 from yolo_alpha.ultralytics.families import model_family
 from yolo_alpha.ultralytics.trainer import AlphaDetectionTrainer
+from yolo_alpha.ultralytics.validator import untimed_nms
 
 __all__ = ["ConfigError", "check_keys", "check_local_files", "check_settings", "export", "predict"]
 __all__ += ["train", "val"]
@@ -193,7 +194,8 @@ def train(**overrides: Any) -> AlphaYOLO:
     else:
         settings = merge_settings(overrides)
         model = AlphaYOLO(prepare(settings, "train"))
-    model.train(trainer=AlphaDetectionTrainer, **settings)
+    with untimed_nms():  # every validation of the run scores every image (its docstring: upstream's time limit)
+        model.train(trainer=AlphaDetectionTrainer, **settings)
     return model
 
 
@@ -207,7 +209,7 @@ def val(**overrides: Any) -> tuple[Any, dict[str, float]]:
         settings["data"] = resolve_data(settings["data"])
     model = prepare(settings, "val")
     ultralytics_cfg.provide_offline_fonts()
-    with use_datasets_dir():  # upstream's validator checks the data set again: named sets live in our cache
+    with use_datasets_dir(), untimed_nms():  # named sets live in our cache (upstream checks the set again)
         metrics = AlphaYOLO(model).val(**settings)
     table = ap_by_threshold(metrics.box.all_ap)
     with open(Path(metrics.save_dir) / "ap_by_iou.csv", "w", newline="") as f:

@@ -8,6 +8,10 @@ against); :class:`CocoJsonValidator` skips that, and :mod:`yolo_alpha.evaluate` 
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +21,28 @@ from PIL import Image
 from ultralytics import YOLO
 from ultralytics.data.utils import exif_size
 from ultralytics.models.yolo.detect import DetectionValidator
+from ultralytics.utils import nms
 
 from yolo_alpha.ultralytics.datasets_dir import use_datasets_dir
+
+
+@contextmanager
+def untimed_nms() -> Iterator[None]:
+    """Within: Ultralytics' NMS never gives up on a batch, so a validation scores every image it was given.
+
+    Upstream's ``non_max_suppression`` stops after 2 s + 0.05 s per image of a batch and returns the batch's remaining
+    images with no detection at all (a log line, "NMS time limit … exceeded"). At the AP confidence 0.001 an anchor head
+    keeps thousands of candidates per image (9,072 boxes at 384 px), and on a busy 2-core CPU that limit was crossed
+    in every validation of the NEON anchor pilots: AP50 17 % instead of 37 % for the same weights, depending on what
+    else ran. A validation is a measurement, so it waits. Validators call it as ``nms.non_max_suppression``; the
+    module's function is swapped while the block runs (one process, one validation at a time) and restored after.
+    """
+    untimed = functools.partial(nms.non_max_suppression, max_time_img=math.inf)
+    original, nms.non_max_suppression = nms.non_max_suppression, untimed
+    try:
+        yield
+    finally:
+        nms.non_max_suppression = original
 
 
 class CocoJsonValidator(DetectionValidator):
@@ -50,7 +74,7 @@ def run_validator(weights: str, data: str, *, conf: float, iou: float, **val_key
     model = YOLO(weights)
     model.add_callback("on_val_end", passes.append)  # the public hook that hands over the finished validator
     settings = {"plots": False, "verbose": False, **val_keys, "conf": conf, "iou": iou, "save_json": True}
-    with use_datasets_dir():  # upstream's validator checks the data set: named sets live in yolo-alpha's cache
+    with use_datasets_dir(), untimed_nms():  # named sets live in yolo-alpha's cache; every image is scored
         model.val(validator=CocoJsonValidator, data=data, **settings)
     validator = passes[-1]
     return ValidatorPass(
