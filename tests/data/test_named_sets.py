@@ -6,8 +6,8 @@ import re
 
 import pytest
 import yaml
+from test_neon_trees import make_wheel, sha256
 
-from tests.data.test_neon_trees import make_wheel, sha256
 from yolo_alpha.cli import main
 from yolo_alpha.data import neon_trees
 from yolo_alpha.data.named_sets import (
