@@ -163,10 +163,11 @@ def convert_data(kind: str, settings: dict[str, Any]) -> str:
 
 def neon_trees_into_cache(wheel: str | None, tiling: dict[str, Any]) -> str:
     """Return the cached data.yaml that ``data=neon-trees[:…]`` with these tile keys reads, built now unless it was."""
-    from yolo_alpha.data.named_sets import NEON_NAME, build_neon_trees, neon_trees_tiling
+    from yolo_alpha.data.named_sets import NEON_DEFAULTS, NEON_NAME, build_neon_trees
+    from yolo_alpha.data.tiling import make_tiling
 
     name = NEON_NAME + (":" + ",".join(f"{k}={v}" for k, v in tiling.items()) if tiling else "")
-    data_yaml, done = build_neon_trees(neon_trees_tiling(name), wheel=wheel)
+    data_yaml, done = build_neon_trees(make_tiling(**{**NEON_DEFAULTS, **tiling}), wheel=wheel)
     if done is None:
         print(f"data={name}: already built in {data_yaml.parent} (delete that folder to build it again)")
     else:

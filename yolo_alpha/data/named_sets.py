@@ -12,12 +12,20 @@ import re
 from pathlib import Path
 
 from yolo_alpha.data.cache import build_once, default_cache_dir
-from yolo_alpha.data.synthetic import is_synthetic, synthetic_spec, synthetic_yaml
+from yolo_alpha.data.synthetic import is_synthetic, synthetic_yaml
 from yolo_alpha.data.tiling import Tiling, make_tiling
 from yolo_alpha.data.yolo_layout import Conversion
 from yolo_alpha.errors import ConfigError
 
-__all__ = ["NEON_NAME", "is_named", "neon_trees_cache", "neon_trees_tiling", "resolve_data"]
+__all__ = [
+    "NEON_DEFAULTS",
+    "NEON_NAME",
+    "build_neon_trees",
+    "is_named",
+    "neon_trees_cache",
+    "neon_trees_tiling",
+    "resolve_data",
+]
 
 NEON_NAME = "neon-trees"
 NEON_FIELDS = ("tile", "overlap", "min_area", "edge")
@@ -112,11 +120,3 @@ def resolve_data(data: object, cache_dir: Path | None = None) -> str:
                 f"data={data} reads)"
             ) from None
     return str(data)
-
-
-def check_named(data: object) -> None:
-    """Raise ConfigError naming ``data=`` when it names a set this package builds in a way it cannot build."""
-    if is_synthetic(data):
-        synthetic_spec(data)
-    elif is_neon_trees(data):
-        neon_trees_tiling(data)

@@ -215,7 +215,13 @@ def cell_warm_start(suite: Suite, regime: str) -> str | None:
     owner = warm_start_owner(suite)
     if owner.warm_start(regime) is None:
         return None
-    return warm_start_name(regime) if owner is suite else f"../{owner.name}/{warm_start_name(regime)}"
+    return suite_warm_start_name(None if owner is suite else owner, regime)
+
+
+def suite_warm_start_name(other: Suite | None, regime: str) -> str:
+    """Return `regime`'s warm start weights relative to a suite's folder: its own (`other` None), or those of suite
+    `other` in the folder beside it (``../cpu/warm/anchor.pt``)."""
+    return warm_start_name(regime) if other is None else f"../{other.name}/{warm_start_name(regime)}"
 
 
 def warm_start_source(warm: WarmStart) -> tuple[Suite | None, str]:
@@ -227,8 +233,7 @@ def warm_start_source(warm: WarmStart) -> tuple[Suite | None, str]:
 def warm_start_source_name(warm: WarmStart) -> str:
     """Return the weights ``warm`` starts from relative to its suite's folder: ``warm/task_aligned.pt`` for one of
     its own suite's, ``../cpu/warm/task_aligned.pt`` for one of suite ``cpu``."""
-    suite, regime = warm_start_source(warm)
-    return warm_start_name(regime) if suite is None else f"../{suite.name}/{warm_start_name(regime)}"
+    return suite_warm_start_name(*warm_start_source(warm))
 
 
 def warm_start_cell(warm: WarmStart) -> Cell:
