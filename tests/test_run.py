@@ -369,6 +369,38 @@ def test_val_of_a_model_whose_class_count_differs_from_the_data_set_is_refused(
     only(workdir, data.name)
 
 
+def test_val_without_data_of_weights_whose_data_set_is_gone_names_data_not_coco8(workdir, capsys, untrained_weights):
+    """Upstream would validate on coco8 instead, downloading it; the message names data= and the set it was."""
+    ckpt = torch.load(untrained_weights[5], weights_only=False)
+    ckpt["train_args"] = {"data": "/gone/.cache/yolo-alpha/synthetic-d1942bf71902/data.yaml"}
+    torch.save(ckpt, workdir / "best.pt")
+    err = refused(["val", "model=best.pt", "imgsz=64"], capsys)
+    assert "data=: not given, and the data set model=best.pt trained on (/gone/" in err
+    assert "it was yolo-alpha's synthetic set (cache folder synthetic-d1942bf71902), e.g. data=synthetic" in err
+    only(workdir, "best.pt")
+
+
+@pytest.mark.parametrize(
+    "train_args, data",
+    [
+        ({"data": "/gone/synthetic-0/data.yaml", "data_name": "synthetic:n_val=800"}, "synthetic:n_val=800"),
+        ({"data": "HERE"}, None),  # still where it trained: upstream reads it
+        ({"data": "coco8.yaml"}, None),  # a name upstream resolves (and downloads, as it would)
+        ({}, None),
+    ],
+)
+def test_val_without_data_takes_the_set_the_weights_name_or_leaves_it_to_upstream(
+    train_args, data, tiny_data, workdir, untrained_weights
+):
+    from yolo_alpha.run import checkpoint_data
+
+    ckpt = torch.load(untrained_weights[5], weights_only=False)
+    ckpt["train_args"] = {k: str(tiny_data) if v == "HERE" else v for k, v in train_args.items()}
+    torch.save(ckpt, workdir / "best.pt")
+    assert checkpoint_data("best.pt") == ({"data": data} if data else {})
+    assert checkpoint_data("yolov8n.yaml") == {} and checkpoint_data(None) == {}
+
+
 def test_resuming_a_last_pt_outside_a_weights_folder_says_where_to_put_it(workdir, capsys):
     torch.save(STOPPED, workdir / "last.pt")  # resumable: epoch 2 of 3, optimizer state
     err = refused(["train", "resume=True", "model=last.pt"], capsys)

@@ -116,6 +116,35 @@ def check_class_count(info: CheckpointInfo | None, settings: dict[str, Any], key
     )
 
 
+def checkpoint_data(model: Any) -> dict[str, str]:
+    """Return ``{"data": …}`` for validating weights ``model`` without ``data=``: the set they trained on.
+
+    The set's name when they trained on one this package builds (``data_name`` in their ``train_args``: it is built
+    again here if its cache is gone); nothing when that set's data.yaml is still where they trained (upstream reads
+    it then). ConfigError naming ``data=`` when it is gone: upstream would validate on coco8 instead, downloading it.
+    """
+    if not (isinstance(model, str) and model.endswith(".pt") and Path(model).is_file()):
+        return {}  # a model .yaml, or weights that prepare() reports missing
+    args = checkpoint_info(model).train_args
+    if args.get("data_name") and is_named(args["data_name"]):
+        return {"data": str(args["data_name"])}
+    trained_on = args.get("data")
+    if not trained_on or not _looks_like_path(trained_on) or Path(str(trained_on)).exists():
+        return {}
+    folder = Path(str(trained_on)).parent.name
+    named = next((name for name in ("synthetic", "neon-trees") if folder.startswith(f"{name}-")), None)
+    hint = f"; it was yolo-alpha's {named} set (cache folder {folder}), e.g. data={named}" if named else ""
+    raise ConfigError(
+        f"data=: not given, and the data set model={model} trained on ({trained_on}) is not on this machine{hint}; "
+        "give data=<data.yaml or a named set> to validate on"
+    )
+
+
+def _looks_like_path(data: Any) -> bool:
+    """Return True when a checkpoint's ``data`` is a file path, not a name upstream resolves (``coco8.yaml``)."""
+    return isinstance(data, str) and ("/" in data or "\\" in data)
+
+
 def _check_weights(path: Any, key: str, required: bool = False) -> CheckpointInfo | None:
     """Return the CheckpointInfo of weights `path` (None if it is no .pt); ConfigError if missing or unreadable."""
     if not (isinstance(path, str) and path.endswith(".pt")):
@@ -205,6 +234,8 @@ def val(**overrides: Any) -> tuple[Any, dict[str, float]]:
     The per-threshold table is also written to ``<save_dir>/ap_by_iou.csv``.
     """
     settings = dict(overrides)
+    if not settings.get("data"):
+        settings.update(checkpoint_data(settings.get("model")))
     if "data" in settings and is_named(settings["data"]):
         settings["data"] = resolve_data(settings["data"])
     model = prepare(settings, "val")

@@ -126,3 +126,22 @@ def test_a_training_reads_the_set_by_its_name(fake_pip, tmp_path):
     args = yaml.safe_load((tmp_path / "runs" / "neon" / "args.yaml").read_text())
     assert args["data"] == resolve_data("neon-trees:tile=64") and args["loss"] == "ciou"
     assert model.trainer.data["names"] == {0: "Tree"} and len(fake_pip) == 1
+
+
+def test_val_without_data_rebuilds_the_named_set_its_weights_trained_on(fake_pip, tmp_path):
+    """The weights record the set's name; on a machine without its cache, val builds it again instead of coco8."""
+    import shutil
+
+    from yolo_alpha.run import train, val
+    from yolo_alpha.ultralytics.checkpoints import checkpoint_info
+
+    train(
+        data="neon-trees:tile=64", model="yolov8n.yaml", imgsz=64, epochs=1, batch=4, loss="ciou", plots=False,
+        project=str(tmp_path / "runs"), name="neon", workers=0,
+    )  # fmt: skip
+    weights = tmp_path / "runs" / "neon" / "weights" / "last.pt"
+    assert checkpoint_info(weights).train_args["data_name"] == "neon-trees:tile=64"
+    shutil.rmtree(tmp_path / "cache")
+    metrics, _ = val(model=str(weights), imgsz=64, batch=4, plots=False, project=str(tmp_path / "runs"), name="v")
+    assert len(fake_pip) == 2 and (tmp_path / "cache" / "neon-trees-tile64-overlap0-min0.5-pad").is_dir()
+    assert metrics.names == {0: "Tree"} and metrics.box.map50 >= 0

@@ -62,9 +62,12 @@ class AlphaDetectionTrainer(DetectionTrainer):
 
     def __init__(self, cfg=DEFAULT_CFG, overrides: dict[str, Any] | None = None, _callbacks=None):
         overrides = dict(overrides or {})
+        data_name = None
         if not overrides.get("resume"):  # a resumed run takes data, loss and folder from its checkpoint
             if is_named(overrides.get("data")):
-                overrides["data"] = resolve_data(overrides["data"])
+                # recorded by its name too, so that `yolo-alpha val` without data= finds it on any machine
+                data_name = str(overrides.get("data") or "synthetic")
+                overrides["data"] = resolve_data(overrides.get("data"))
             family = model_family(overrides.get("model"))
             # fail fast, then record the resolved values; epochs as given (cfg's default is checked by run.train)
             self._settings = from_flat(overrides, family, epochs=overrides.get("epochs"))
@@ -77,6 +80,7 @@ class AlphaDetectionTrainer(DetectionTrainer):
         # Our keys join the base cfg so that Ultralytics' key check accepts them; the DDP worker passes
         # DEFAULT_CFG_DICT here, so they are added whatever `cfg` is.
         super().__init__(cfg={**defaults(), **cfg2dict(cfg)}, overrides=overrides, _callbacks=_callbacks)
+        self.data_name = data_name
         # First in line, so that every other epoch-start callback already sees this epoch's α.
         self.callbacks["on_train_epoch_start"].insert(0, apply_alpha_schedule)
         if self.settings.diagnostics:
@@ -186,6 +190,8 @@ class AlphaDetectionTrainer(DetectionTrainer):
         super().final_eval()
         if RANK in {-1, 0}:
             ours = {k: getattr(self.args, k, None) for k in KEYS}
+            if self.data_name:
+                ours["data_name"] = self.data_name
             for f in (self.last, self.best):
                 if f.exists():
                     record_settings(f, ours)
