@@ -128,10 +128,13 @@ def test_a_training_reads_the_set_by_its_name(fake_pip, tmp_path):
     assert model.trainer.data["names"] == {0: "Tree"} and len(fake_pip) == 1
 
 
-def test_val_without_data_rebuilds_the_named_set_its_weights_trained_on(fake_pip, tmp_path):
-    """The weights record the set's name; on a machine without its cache, val builds it again instead of coco8."""
+def test_weights_trained_on_the_set_are_scored_per_val_source_and_validate_on_it_without_data(fake_pip, tmp_path):
+    """The study's evaluation scores each val source image alone too; the weights record the set's name, so that on
+    a machine without its cache val builds it again instead of falling back to coco8."""
     import shutil
 
+    from yolo_alpha.data.neon_trees import SPLIT
+    from yolo_alpha.evaluate import evaluate_detector
     from yolo_alpha.run import train, val
     from yolo_alpha.ultralytics.checkpoints import checkpoint_info
 
@@ -140,6 +143,11 @@ def test_val_without_data_rebuilds_the_named_set_its_weights_trained_on(fake_pip
         project=str(tmp_path / "runs"), name="neon", workers=0,
     )  # fmt: skip
     weights = tmp_path / "runs" / "neon" / "weights" / "last.pt"
+    row = evaluate_detector(str(weights), "neon-trees:tile=64", imgsz=64, batch=4, project=str(tmp_path / "eval"))
+    assert set(row["by_source"]) == {stem for stem, split in SPLIT.items() if split == "val"}  # each holds crowns
+    assert sum(table["n_gt"] for table in row["by_source"].values()) == row["n_gt"]
+    assert all(0 <= table["AP50"] <= 1 for table in row["by_source"].values())
+
     assert checkpoint_info(weights).train_args["data_name"] == "neon-trees:tile=64"
     shutil.rmtree(tmp_path / "cache")
     metrics, _ = val(model=str(weights), imgsz=64, batch=4, plots=False, project=str(tmp_path / "runs"), name="v")

@@ -23,7 +23,9 @@ from yolo_alpha.data.tiling import (
     Tiling,
     labels_in_window,
     make_tiling,
+    tile_name,
     tile_origins,
+    tile_source,
     tile_windows,
     write_tiles,
 )
@@ -300,15 +302,11 @@ def aerial(tmp_path) -> Path:
     return root
 
 
-def source_of(tile: Path) -> str:
-    return re.sub(r"_x\d{4}_y\d{4}$", "", tile.stem)
-
-
 def test_the_split_keeps_whole_source_images_and_is_stated(aerial, tmp_path, capsys):
     done = convert_voc(aerial, tmp_path / "out", val_fraction=0.5, seed=3, tile=128)
     out = tmp_path / "out"
-    train = {source_of(p) for p in (out / "images" / "train").iterdir()}
-    val = {source_of(p) for p in (out / "images" / "val").iterdir()}
+    train = {tile_source(p) for p in (out / "images" / "train").iterdir()}
+    val = {tile_source(p) for p in (out / "images" / "val").iterdir()}
     assert len(train) == len(val) == 3 and not train & val  # whole images: no source in both
     assert len(list(out.glob("images/*/*.png"))) == 6 * 2 * 2  # 250 x 180 in tiles of 128: x 0, 122; y 0, 52
     text = done.data_yaml.read_text()
@@ -322,7 +320,7 @@ def test_the_split_keeps_whole_source_images_and_is_stated(aerial, tmp_path, cap
         assert all(LABEL_LINE.match(line) for line in label.read_text().splitlines()), label
     # The same seed splits the same sources; every source box is in a tile (trees are 40 px, tiles 128).
     again = convert_voc(aerial, tmp_path / "again", val_fraction=0.5, seed=3, tile=128)
-    assert {source_of(p) for p in (tmp_path / "again" / "images" / "val").iterdir()} == val
+    assert {tile_source(p) for p in (tmp_path / "again" / "images" / "val").iterdir()} == val
     assert again.tally.boxes == {} and again.tally.source_boxes == 36
 
 
@@ -371,7 +369,22 @@ def test_images_whose_pixels_cannot_be_cropped_are_skipped_with_their_reason(aer
     done = convert_voc(aerial, tmp_path / "out", tile=128)
     assert done.tally.images == {SIZE_MISMATCH: 1, TILE_UNREADABLE: 1}
     assert done.tally.examples[SIZE_MISMATCH] == ["site0.png"]
-    assert {source_of(p) for p in (tmp_path / "out").glob("images/*/*")} == {f"site{i}" for i in range(2, 6)}
+    assert {tile_source(p) for p in (tmp_path / "out").glob("images/*/*")} == {f"site{i}" for i in range(2, 6)}
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    stem=st.text(st.characters(codec="ascii", exclude_characters="/\\\0."), min_size=1, max_size=30),
+    x=st.integers(0, 99999),
+    y=st.integers(0, 99999),
+)
+def test_a_tile_name_gives_back_its_source(stem, x, y):
+    assert tile_source(tile_name(stem, (x, y, x + 64, y + 64))) == stem
+
+
+@pytest.mark.parametrize("name", ["000012.png", "crop.png", "crop_x12_y0000.png", "crop_x0400.png"])
+def test_names_that_are_no_tiles_have_no_source(name):
+    assert tile_source(name) is None
 
 
 def test_sources_sharing_a_stem_get_distinct_tile_names(tmp_path):

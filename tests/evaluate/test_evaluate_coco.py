@@ -69,6 +69,16 @@ def test_ranked_hit_miss_hit_has_the_hand_computed_ap():
     assert table["mAP50-95"] == pytest.approx(table["AP50"])  # exact boxes: the same at every threshold
 
 
+def test_image_ids_score_those_images_alone():
+    # image 1: its box found; image 2: its box missed, a false positive scored above image 1's hit
+    gt = ground_truth({1: [(1, [0, 0, 50, 50])], 2: [(1, [0, 0, 50, 50])]})
+    dets = [det(1, 1, [0, 0, 50, 50], 0.5), det(2, 1, [300, 300, 50, 50], 0.9)]
+    assert coco_ap_table(evaluate_coco(gt, dets, image_ids=[1]))["AP50"] == pytest.approx(1.0)
+    assert coco_ap_table(evaluate_coco(gt, dets, image_ids=[2]))["AP50"] == pytest.approx(0.0)
+    # pooled: precision 1/2 at recall 1/2 (the false positive ranks first): 51 recall points of 101 at 1/2
+    assert coco_ap_table(evaluate_coco(gt, dets))["AP50"] == pytest.approx(51 * 0.5 / 101)
+
+
 def test_a_duplicate_counts_once_and_a_wrong_class_never():
     gt = ground_truth({1: [(1, [0, 0, 50, 50])]})
     duplicate = [det(1, 1, [0, 0, 50, 50], 0.9), det(1, 1, [0, 0, 50, 50], 0.8)]

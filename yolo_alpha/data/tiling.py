@@ -18,6 +18,7 @@ one *unlabelled part*, whether or not another tile labels the box.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,6 +137,15 @@ def tile_windows(width: int, height: int, tiling: Tiling) -> list[Window]:
 def tile_name(stem: str, window: Window) -> str:
     """Return a tile's file name: its source's stem and its offset, e.g. ``crop_x0400_y0800.png``."""
     return f"{stem}_x{window[0]:04d}_y{window[1]:04d}.png"
+
+
+_TILE_NAME = re.compile(r"(?P<stem>.+)_x\d{4,}_y\d{4,}", re.DOTALL)
+
+
+def tile_source(file_name: str | Path) -> str | None:
+    """Return the stem of the source image a tile (:func:`tile_name`) was cut from; None for any other file name."""
+    match = _TILE_NAME.fullmatch(Path(file_name).stem)
+    return match["stem"] if match else None
 
 
 def box_in_window(box: Sequence[float], window: Window) -> tuple[tuple[float, float, float, float] | None, float]:

@@ -19,12 +19,13 @@ from yolo_alpha.metrics import COUNT_KEYS, COUNT_THRESHOLDS, IOU_THRESHOLDS, ap_
 
 
 def evaluate_coco(
-    ground_truth: dict, detections: list[dict], iou_thresholds=IOU_THRESHOLDS, max_det: int = 300
+    ground_truth: dict, detections: list[dict], iou_thresholds=IOU_THRESHOLDS, max_det: int = 300, image_ids=None
 ) -> COCOeval:
     """Return pycocotools' COCOeval of `detections` against `ground_truth`, evaluated and accumulated (bbox, all areas).
 
     `max_det` replaces COCO's 100 detections per image by Ultralytics' ``max_det`` (300), so both evaluators see the
     same detections. Annotation ids must be ≥ 1: COCOeval stores the matched ground-truth id, and 0 means "no match".
+    `image_ids`: score those images only (COCOeval's ``imgIds``), e.g. the tiles of one source image; None: all.
     """
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress on every call
         gt = COCO()
@@ -39,6 +40,8 @@ def evaluate_coco(
         cocoeval = COCOeval(gt, dt, iouType="bbox")
         cocoeval.params.iouThrs = np.asarray(iou_thresholds, dtype=float)
         cocoeval.params.maxDets = [max_det]
+        if image_ids is not None:
+            cocoeval.params.imgIds = list(image_ids)
         cocoeval.evaluate()
         cocoeval.accumulate()
     return cocoeval

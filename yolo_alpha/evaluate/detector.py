@@ -17,6 +17,7 @@ import numpy as np
 
 from yolo_alpha import checks, run
 from yolo_alpha.data.named_sets import resolve_data
+from yolo_alpha.data.tiling import tile_source
 from yolo_alpha.evaluate.coco import (
     COUNT_THRESHOLDS,
     coco_ap_table,
@@ -144,7 +145,8 @@ def evaluate_detector(
 
     Keys: AP50 … AP95, mAP50-95, mAP75-95 (pycocotools, fractions; :func:`yolo_alpha.metrics.ap_by_threshold` names),
     ``ultralytics_mAP50-95`` (Ultralytics' ``metrics.box.all_ap`` of the same detections, for comparison), TP50 … TP90
-    and n_gt (Fig. 2, from a second pass with NMS IoU `count_iou` and confidence `count_conf`), ``evaluator``.
+    and n_gt (Fig. 2, from a second pass with NMS IoU `count_iou` and confidence `count_conf`), ``evaluator``, and
+    for a val split of tiles from several source images ``by_source`` (:func:`ap_by_source`).
     The two passes write to ``<project>/<name>`` and ``<project>/<name>_counts`` (Ultralytics' val folders).
     """
     thresholds = {"conf": conf, "iou": iou, "count_conf": count_conf, "count_iou": count_iou}
@@ -152,13 +154,44 @@ def evaluate_detector(
     ap_run = validate_for_coco(str(weights), data, conf=conf, iou=iou, name=name, **val_keys)
     table = coco_ap_table(evaluate_coco(ap_run.ground_truth, ap_run.detections, max_det=ap_run.max_det))
     (ap_run.save_dir / "coco_ap.json").write_text(json.dumps(table, indent=1), encoding="utf-8")
+    by_source = ap_by_source(ap_run)
     count_run = validate_for_coco(str(weights), data, conf=count_conf, iou=count_iou, name=f"{name}_counts", **val_keys)
     return {
         **table,
+        **({"by_source": by_source} if by_source else {}),
         "ultralytics_mAP50-95": ap_by_threshold(ap_run.ultralytics_all_ap)["mAP50-95"],
         **_counts(count_run, count_conf),
         "evaluator": EVALUATOR,
     }
+
+
+def source_groups(ground_truth: dict) -> dict[str, list]:
+    """Return {source image stem: its image ids} when every image is a tile (``<stem>_x0400_y0000.png``) and they
+    come from two or more source images; {} otherwise (one source, or images that are no tiles)."""
+    groups: dict[str, list] = {}
+    for image in ground_truth["images"]:
+        source = tile_source(image["file_name"])
+        if source is None:
+            return {}
+        groups.setdefault(source, []).append(image["id"])
+    return groups if len(groups) > 1 else {}
+
+
+def ap_by_source(run_: ValidationRun) -> dict[str, dict[str, float]]:
+    """Return {source: AP table with ``n_gt``} of a val split tiled from several source images, each scored on its own
+    tiles (the same detections; a source without ground truth has no AP and is left out); {} for any other split.
+
+    Where the sources are sites (NEON's val split: one Yellowstone crop, one of OSBS, one of SOAP), this is the
+    cross-site reading of the pooled AP.
+    """
+    out = {}
+    for source, ids in source_groups(run_.ground_truth).items():
+        wanted = set(ids)
+        n_gt = sum(1 for a in run_.ground_truth["annotations"] if a["image_id"] in wanted)
+        if n_gt:
+            cocoeval = evaluate_coco(run_.ground_truth, run_.detections, max_det=run_.max_det, image_ids=ids)
+            out[source] = {**coco_ap_table(cocoeval), "n_gt": n_gt}
+    return out
 
 
 def evaluate_training(trainer: Any) -> dict[str, Any]:
