@@ -118,7 +118,7 @@ def claims_section(
         TABLE_HEADER,
         "|---|---|---|---|---|---:|---:|---:|---:|---|---:|",
     ]
-    lines += [_table_line(c, shared) for c in found]
+    lines += [table_line(c, shared) for c in found]
     lines += ["", *sign_flip_lines(found, shared)]
     notes = [f"- {c.claim}, {_regime(c.regime)}, {_compared(c, shared)}, {c.metric}: {c.note}" for c in found if c.note]
     lines += ["Notes:", "", *notes, ""] if notes else []
@@ -276,7 +276,7 @@ def metric_unit(metric: str) -> tuple[float, str, int]:
     return 1.0, "", 3
 
 
-def _table_line(c, shared: dict[str, dict]) -> str:
+def table_line(c, shared: dict[str, dict]) -> str:
     scale, unit, places = metric_unit(c.metric)
     d = c.difference
     delta = _signed(scale * d.mean, places)

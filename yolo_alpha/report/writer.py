@@ -19,6 +19,7 @@ from yolo_alpha.metrics import AP_CONF, AP_NMS_IOU, COUNT_CONF, COUNT_KEYS, COUN
 from yolo_alpha.report import figures
 from yolo_alpha.report.claims_section import claims_section
 from yolo_alpha.report.diagnostics_section import diagnostics_section
+from yolo_alpha.report.sources_section import sources_section
 from yolo_alpha.report.sweep_base import read_sweep_base
 from yolo_alpha.report.tables import (
     evaluators,
@@ -71,7 +72,8 @@ def write_report(sweep_dir: str | Path, margins: Mapping[str, float] = DEFAULT_M
     Figures (each a PNG plus a CSV of the plotted numbers): ap_vs_iou, tp_counts (paper Fig. 2; skipped with a note
     when no row has counts), map_over_epochs, alpha_sensitivity (only
     when the grid varies ``alpha``) and improvement_vs_noise (only when it varies ``noise_eta``). Last, when the rows
-    allow any, the claims of the α-IoU paper (:mod:`~yolo_alpha.report.claims_section`; claims.csv always), and the
+    allow any, the claims of the α-IoU paper (:mod:`~yolo_alpha.report.claims_section`; claims.csv always), C1 and C3
+    on each val source image where the rows were scored per source (:mod:`~yolo_alpha.report.sources_section`), and the
     training diagnostics of runs that recorded them (:mod:`~yolo_alpha.report.diagnostics_section`). `margins`: the
     claims' equivalence margin m per metric (a suite's ``margins``; by default 0.5 AP points on every AP metric).
 
@@ -168,6 +170,7 @@ def write_report(sweep_dir: str | Path, margins: Mapping[str, float] = DEFAULT_M
 
     base = read_sweep_base(sweep_dir)
     lines += claims_section(out, rows, base, margins)  # writes claims.csv, which the report then leads with
+    lines += sources_section(out, rows, base, margins)
     lines += diagnostics_section(out, rows, base)
     lead = glance_section(read_claims(out / "claims.csv"))
     if lead:  # the verdicts first, right after the header and the environment lines
