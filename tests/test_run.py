@@ -376,7 +376,7 @@ def test_val_without_data_of_weights_whose_data_set_is_gone_names_data_not_coco8
     torch.save(ckpt, workdir / "best.pt")
     err = refused(["val", "model=best.pt", "imgsz=64"], capsys)
     assert "data=: not given, and the data set model=best.pt trained on (/gone/" in err
-    assert "it was yolo-alpha's synthetic set (cache folder synthetic-d1942bf71902), e.g. data=synthetic" in err
+    assert "give data=<its data.yaml, or a named set: synthetic[:n_val=…], neon-trees[:tile=…]>" in err
     only(workdir, "best.pt")
 
 
@@ -384,6 +384,11 @@ def test_val_without_data_of_weights_whose_data_set_is_gone_names_data_not_coco8
     "train_args, data",
     [
         ({"data": "/gone/synthetic-0/data.yaml", "data_name": "synthetic:n_val=800"}, "synthetic:n_val=800"),
+        # weights from before data_name: a NEON cache folder names its set
+        (
+            {"data": "/gone/neon-trees-tile320-overlap0-min0.5-pad/data.yaml"},
+            "neon-trees:tile=320,overlap=0,min_area=0.5,edge=pad",
+        ),
         ({"data": "HERE"}, None),  # still where it trained: upstream reads it
         ({"data": "coco8.yaml"}, None),  # a name upstream resolves (and downloads, as it would)
         ({}, None),

@@ -15,7 +15,7 @@ from typing import Any
 from ultralytics import ASSETS
 
 from yolo_alpha.config import merge_settings
-from yolo_alpha.data.named_sets import is_named, resolve_data
+from yolo_alpha.data.named_sets import is_named, named_set_of, resolve_data
 from yolo_alpha.data.synthetic import is_synthetic, synthetic_spec
 from yolo_alpha.errors import ConfigError
 from yolo_alpha.metrics import ap_by_threshold
@@ -119,9 +119,10 @@ def check_class_count(info: CheckpointInfo | None, settings: dict[str, Any], key
 def checkpoint_data(model: Any) -> dict[str, str]:
     """Return ``{"data": …}`` for validating weights ``model`` without ``data=``: the set they trained on.
 
-    The set's name when they trained on one this package builds (``data_name`` in their ``train_args``: it is built
-    again here if its cache is gone); nothing when that set's data.yaml is still where they trained (upstream reads
-    it then). ConfigError naming ``data=`` when it is gone: upstream would validate on coco8 instead, downloading it.
+    The set's name when they trained on one this package builds (``data_name`` in their ``train_args``, or a NEON
+    cache folder, which names it): it is built again if its cache is gone; nothing when the set's data.yaml is still
+    where they trained (upstream reads it then). ConfigError naming ``data=`` when it is gone: upstream would
+    validate on coco8 instead, downloading it.
     """
     if not (isinstance(model, str) and model.endswith(".pt") and Path(model).is_file()):
         return {}  # a model .yaml, or weights that prepare() reports missing
@@ -131,12 +132,11 @@ def checkpoint_data(model: Any) -> dict[str, str]:
     trained_on = args.get("data")
     if not trained_on or not _looks_like_path(trained_on) or Path(str(trained_on)).exists():
         return {}
-    folder = Path(str(trained_on)).parent.name
-    named = next((name for name in ("synthetic", "neon-trees") if folder.startswith(f"{name}-")), None)
-    hint = f"; it was yolo-alpha's {named} set (cache folder {folder}), e.g. data={named}" if named else ""
+    if named_set_of(trained_on):
+        return {"data": named_set_of(trained_on)}
     raise ConfigError(
-        f"data=: not given, and the data set model={model} trained on ({trained_on}) is not on this machine{hint}; "
-        "give data=<data.yaml or a named set> to validate on"
+        f"data=: not given, and the data set model={model} trained on ({trained_on}) is not on this machine; give "
+        "data=<its data.yaml, or a named set: synthetic[:n_val=…], neon-trees[:tile=…]> to validate on"
     )
 
 

@@ -12,6 +12,7 @@ from yolo_alpha.cli import main
 from yolo_alpha.data import neon_trees
 from yolo_alpha.data.named_sets import (
     is_named,
+    named_set_of,
     neon_trees_cache,
     neon_trees_tiling,
     resolve_data,
@@ -64,6 +65,14 @@ def test_the_name_and_its_keys_give_the_tile_grid(data, tiling):
 def test_bad_keys_name_data_and_what_is_allowed(data, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         neon_trees_tiling(data)
+
+
+@pytest.mark.parametrize("data", ["neon-trees", "neon-trees:tile=320,overlap=32,min_area=0.6,edge=shift"])
+def test_a_cache_folder_gives_back_the_name_of_its_set(data, tmp_path):
+    folder = neon_trees_cache(neon_trees_tiling(data), tmp_path)
+    assert neon_trees_tiling(named_set_of(folder / "data.yaml")) == neon_trees_tiling(data)
+    assert named_set_of(tmp_path / "synthetic-d1942bf71902" / "data.yaml") is None  # a hash of its sizes
+    assert named_set_of("/data/VOC/data.yaml") is None and named_set_of("coco8.yaml") is None
 
 
 def test_other_names_are_paths_or_the_synthetic_set():

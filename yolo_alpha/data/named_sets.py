@@ -22,6 +22,7 @@ __all__ = [
     "NEON_NAME",
     "build_neon_trees",
     "is_named",
+    "named_set_of",
     "neon_trees_cache",
     "neon_trees_tiling",
     "resolve_data",
@@ -79,6 +80,19 @@ def neon_trees_cache(tiling: Tiling, cache_dir: Path | None = None) -> Path:
     cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     name = f"{NEON_NAME}-tile{tiling.size}-overlap{tiling.overlap}-min{tiling.min_area:g}-{tiling.edge}"
     return cache_dir / name
+
+
+def named_set_of(data_yaml: str | Path) -> str | None:
+    """Return the ``data=`` name of the cached set ``data_yaml`` lies in (e.g. a checkpoint's data), or None.
+
+    Only a NEON folder (:func:`neon_trees_cache`) names its set, keys included; a synthetic one (``synthetic-<key>``)
+    holds a hash of its split sizes, which cannot be read back.
+    """
+    folder = Path(str(data_yaml)).parent.name
+    neon = re.fullmatch(rf"{NEON_NAME}-tile(\d+)-overlap(\d+)-min([\d.]+)-(\w+)", folder)
+    if neon is None:
+        return None
+    return f"{NEON_NAME}:" + ",".join(f"{key}={value}" for key, value in zip(NEON_FIELDS, neon.groups()))
 
 
 def build_neon_trees(
