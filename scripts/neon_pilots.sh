@@ -13,7 +13,8 @@
 #      every batch of 8 (with nbs 16 it gave 29.5 %);
 #   3. anchor_b8_e150_flipud: the anchor warm start of anchor_b8_nbs8_e150 with vertical flips (exact for nadir
 #      aerial images: with the horizontal ones, four of a tile's eight symmetries);
-#   4. the 20-epoch fine-tune of 2 and 3, seed 0, and of 1, seeds 1 and 2: the seed spread that sizes the study.
+#   4. the 20-epoch fine-tune of 2 and 3, seed 0, and of 1, seeds 1 and 2: the seed spread that sizes the study;
+#   5. every pilot that has its weights scored as a study cell is (scripts/neon_pilot_scores.py: pilots/scores.csv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 P=docs/reproduction/neon_trees/pilots
@@ -29,9 +30,21 @@ from yolo_alpha.ultralytics.checkpoints import checkpoint_info
 sys.exit(0 if checkpoint_info(sys.argv[1]).epoch < 0 else 1)" "$1" 2>/dev/null
 }
 
+portable() {  # portable RUN_DIR KEY=VALUE...: its args.yaml without machine paths (as the sweeps write theirs)
+  .venv/bin/python - "$@" <<'PY'
+import sys
+from pathlib import Path
+from yolo_alpha.cli import parse_key_values
+from yolo_alpha.sweep.paths import write_portable_args
+# paths inside the repository relative to it; others (the data's cache, the installed model cfg) as given
+write_portable_args(Path(sys.argv[1]), parse_key_values(sys.argv[2:]), Path.cwd())
+PY
+}
+
 pilot() {  # pilot NAME KEY=VALUE...: train it unless finished; resume it when interrupted
   local name=$1 last=$P/$1/weights/last.pt
   shift
+  local given=("${COMMON[@]}" "$@")
   if [ -f "$last" ] && finished "$last"; then
     echo "== $name: finished, skipped"
     return
@@ -48,6 +61,7 @@ pilot() {  # pilot NAME KEY=VALUE...: train it unless finished; resume it when i
   if [ -z "${DRY:-}" ]; then
     local start=$SECONDS
     .venv/bin/yolo-alpha train "$@"
+    portable "$P/$name" "${given[@]}"
     echo "== $name: $((SECONDS - start)) s"
   fi
 }
@@ -62,3 +76,7 @@ for seed in 1 2; do
   pilot ft20_b8_ta_seed$seed model=yolov5nu.yaml pretrained=$P/ta_b8_nbs8_pad_rerun/weights/last.pt epochs=20 \
     seed=$seed
 done
+# every pilot's final weights as the study scores a cell (pycocotools, pooled and per val site) into pilots/scores.csv
+if [ -z "${DRY:-}" ]; then
+  .venv/bin/python scripts/neon_pilot_scores.py
+fi

@@ -1,0 +1,75 @@
+"""Maintainers: score every NEON pilot's final weights as the study will score its cells, into pilots/scores.csv.
+
+    .venv/bin/python scripts/neon_pilot_scores.py [PILOTS_DIR]
+
+A study cell is scored on its final weights with pycocotools (:func:`yolo_alpha.evaluate.evaluate_detector`), not on
+Ultralytics' per-epoch validation. This writes, per pilot that still has its ``weights/last.pt``: its epochs, its last
+and best per-epoch AP50 (``results.csv``), and the pycocotools AP50, mAP50-95 and mAP75-95 of last.pt on the padded
+val split, pooled and per val source image, all in %. Pilots already in scores.csv are kept as they are (their weights
+may be gone); the evaluation folders go to a temporary folder, never into the pilots'.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from yolo_alpha.charts.files import write_csv  # noqa: E402
+from yolo_alpha.evaluate import evaluate_detector  # noqa: E402
+
+PILOTS = ROOT / "docs" / "reproduction" / "neon_trees" / "pilots"
+METRICS = ("AP50", "mAP50-95", "mAP75-95")
+SHORT = {"2019_YELL_2_541000_4977000_image_crop": "YELL", "OSBS_029": "OSBS", "SOAP_061": "SOAP"}
+
+
+def epoch_ap50(results_csv: Path) -> tuple[int, float, float, int]:
+    """Return (epochs, last AP50, best AP50, its epoch) of Ultralytics' per-epoch validation, AP50 in %."""
+    with results_csv.open(newline="", encoding="utf-8") as f:
+        rows = [{k.strip(): v for k, v in row.items()} for row in csv.DictReader(f)]
+    ap50 = [100 * float(row["metrics/mAP50(B)"]) for row in rows]
+    best = max(range(len(ap50)), key=ap50.__getitem__)
+    return len(rows), ap50[-1], ap50[best], int(float(rows[best]["epoch"]))
+
+
+def score(pilot: Path, out: Path) -> dict:
+    """Return the scores.csv row of one pilot folder (its last.pt evaluated into `out`)."""
+    args = yaml.safe_load((pilot / "args.yaml").read_text(encoding="utf-8"))
+    epochs, last, best, best_epoch = epoch_ap50(pilot / "results.csv")
+    found = evaluate_detector(
+        str(pilot / "weights" / "last.pt"), "neon-trees", imgsz=args["imgsz"], batch=8, project=str(out),
+        name=pilot.name,
+    )  # fmt: skip
+    row = {"pilot": pilot.name, "epochs": epochs, "epoch_AP50_last": f"{last:.2f}"}
+    row["epoch_AP50_best"] = f"{best:.2f} (epoch {best_epoch})"
+    row.update({metric: f"{100 * found[metric]:.2f}" for metric in METRICS})
+    for source, table in found.get("by_source", {}).items():
+        name = SHORT.get(source, source)
+        row.update({f"{name} {metric}": f"{100 * table[metric]:.2f}" for metric in METRICS})
+    return row
+
+
+def main(pilots: Path = PILOTS) -> list[dict]:
+    table = pilots / "scores.csv"
+    rows = []
+    if table.is_file():
+        with table.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    done = {row["pilot"] for row in rows}
+    with tempfile.TemporaryDirectory() as out:
+        for pilot in sorted(p for p in pilots.iterdir() if (p / "weights" / "last.pt").is_file()):
+            if pilot.name not in done and (pilot / "results.csv").is_file():
+                rows.append(score(pilot, Path(out)))
+                print(rows[-1], flush=True)
+                write_csv(table, rows)  # after each pilot: an interrupted run keeps what it scored
+    return rows
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else PILOTS)
