@@ -277,6 +277,17 @@ def metric_unit(metric: str) -> tuple[float, str, int]:
 
 
 def table_line(c, shared: dict[str, dict]) -> str:
+    """Return the claims table's row of ClaimRow `c` (:data:`TABLE_HEADER`'s columns)."""
+    return markdown_row(table_cells(c, shared))
+
+
+def markdown_row(cells: list[str]) -> str:
+    """Return a Markdown table row of `cells`, a ``|`` inside one escaped."""
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def table_cells(c, shared: dict[str, dict]) -> list[str]:
+    """Return the cells of ClaimRow `c` in :data:`TABLE_HEADER`'s columns."""
     scale, unit, places = metric_unit(c.metric)
     d = c.difference
     delta = _signed(scale * d.mean, places)
@@ -297,7 +308,7 @@ def table_line(c, shared: dict[str, dict]) -> str:
         _verdict_cell(c, scale, places),
         str(d.n),
     ]
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+    return cells
 
 
 def _verdict_cell(c, scale: float, places: int) -> str:

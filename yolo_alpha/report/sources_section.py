@@ -18,8 +18,9 @@ from yolo_alpha.report.claims_section import (
     CLAIMS_CSV_COLUMNS,
     TABLE_HEADER,
     claim_csv_row,
+    markdown_row,
     shared_settings,
-    table_line,
+    table_cells,
 )
 from yolo_alpha.report.sweep_base import SweepBase, with_base_keys
 from yolo_alpha.reproduce import claims as paper
@@ -27,6 +28,9 @@ from yolo_alpha.reproduce import pairing
 from yolo_alpha.reproduce.verdicts import DEFAULT_MARGINS
 
 TITLE = "## The claims on each val source image (exploratory)"
+_COLUMNS = [cell.strip() for cell in TABLE_HEADER.strip("| ").split(" | ")]
+# the claims table's columns but the paper's figures and the relative change (the same as in the pooled table)
+_KEPT = [i for i, name in enumerate(_COLUMNS) if name not in ("Paper", "Rela. change")]
 
 
 def sources(rows: list[dict]) -> dict[str, int]:
@@ -67,7 +71,7 @@ def sources_section(
             table.append(f"| {source} | {e} |")
             continue
         shared = shared_settings(found)
-        table += [f"| {source} " + table_line(c, shared) for c in found]
+        table += [markdown_row([source, *(table_cells(c, shared)[i] for i in _KEPT)]) for c in found]
         csv_rows += [{"source": source, **claim_csv_row(c)} for c in found]
     write_csv(out / "claims_by_source.csv", csv_rows, columns=("source", *CLAIMS_CSV_COLUMNS))
     boxes = ", ".join(f"{source} ({n} boxes)" for source, n in found_sources.items())
@@ -80,8 +84,8 @@ def sources_section(
         "the detector never trained. **Exploratory**: a source with few boxes gives a wide interval, and the study's "
         "verdicts are the pooled ones above.",
         "",
-        "| Source " + TABLE_HEADER,
-        "|---|---|---|---|---|---|---:|---:|---:|---:|---|---:|",
+        markdown_row(["Source", *(_COLUMNS[i] for i in _KEPT)]),
+        "|---|---|---|---|---|---:|---:|---:|---|---:|",
         *table,
         "",
         "Data: [claims_by_source.csv](claims_by_source.csv) (as claims.csv, with the source).",
