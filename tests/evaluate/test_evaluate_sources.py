@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from yolo_alpha.evaluate.coco import coco_ap_table, evaluate_coco
-from yolo_alpha.evaluate.detector import ValidationRun, ap_by_source, source_groups
+from yolo_alpha.evaluate.detector import MAX_SOURCES, ValidationRun, ap_by_source, source_groups
 
 
 def tiled_run(files_boxes: dict[str, list[list[float]]], detections: list[dict]) -> ValidationRun:
@@ -56,6 +56,9 @@ def test_only_a_split_of_tiles_from_several_sources_is_grouped():
     }  # fmt: skip
     one_source = {k: v for k, v in SITES.items() if k.startswith("yell")}
     assert source_groups(tiled_run(one_source, []).ground_truth) == {}
+    many = {f"scene{i}_x0000_y0000.png": [BOX] for i in range(MAX_SOURCES + 1)}  # an AP per source would be noise
+    assert len(source_groups(tiled_run(dict(list(many.items())[:-1]), []).ground_truth)) == MAX_SOURCES
+    assert source_groups(tiled_run(many, []).ground_truth) == {}
     not_tiles = {"000001.png": [BOX], "yell_x0000_y0000.png": [BOX]}  # the synthetic set's names are no tiles
     assert source_groups(tiled_run(not_tiles, []).ground_truth) == {}
     assert ap_by_source(tiled_run(not_tiles, [])) == {}

@@ -165,16 +165,19 @@ def evaluate_detector(
     }
 
 
+MAX_SOURCES = 8  # beyond a few source images (sites, scenes), an AP per source is noise, and a report of pages
+
+
 def source_groups(ground_truth: dict) -> dict[str, list]:
     """Return {source image stem: its image ids} when every image is a tile (``<stem>_x0400_y0000.png``) and they
-    come from two or more source images; {} otherwise (one source, or images that are no tiles)."""
+    come from 2 to :data:`MAX_SOURCES` source images; {} otherwise (one source, many, or images that are no tiles)."""
     groups: dict[str, list] = {}
     for image in ground_truth["images"]:
         source = tile_source(image["file_name"])
         if source is None:
             return {}
         groups.setdefault(source, []).append(image["id"])
-    return groups if len(groups) > 1 else {}
+    return groups if 1 < len(groups) <= MAX_SOURCES else {}
 
 
 def ap_by_source(run_: ValidationRun) -> dict[str, dict[str, float]]:
