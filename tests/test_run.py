@@ -372,7 +372,7 @@ def test_val_of_a_model_whose_class_count_differs_from_the_data_set_is_refused(
 def test_val_without_data_of_weights_whose_data_set_is_gone_names_data_not_coco8(workdir, capsys, untrained_weights):
     """Upstream would validate on coco8 instead, downloading it; the message names data= and the set it was."""
     ckpt = torch.load(untrained_weights[5], weights_only=False)
-    ckpt["train_args"] = {"data": "/gone/.cache/yolo-alpha/synthetic-d1942bf71902/data.yaml"}
+    ckpt["train_args"] = {"data": "/gone/.cache/yolo-alpha/synthetic-0577056b1e7b/data.yaml"}  # n_val=800's hash
     torch.save(ckpt, workdir / "best.pt")
     err = refused(["val", "model=best.pt", "imgsz=64"], capsys)
     assert "data=: not given, and the data set model=best.pt trained on (/gone/" in err
@@ -384,7 +384,8 @@ def test_val_without_data_of_weights_whose_data_set_is_gone_names_data_not_coco8
     "train_args, data",
     [
         ({"data": "/gone/synthetic-0/data.yaml", "data_name": "synthetic:n_val=800"}, "synthetic:n_val=800"),
-        # weights from before data_name: a NEON cache folder names its set
+        # weights from before data_name: a NEON cache folder names its set, and the default synthetic set's is known
+        ({"data": "/gone/synthetic-d1942bf71902/data.yaml"}, "synthetic"),
         (
             {"data": "/gone/neon-trees-tile320-overlap0-min0.5-pad/data.yaml"},
             "neon-trees:tile=320,overlap=0,min_area=0.5,edge=pad",

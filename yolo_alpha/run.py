@@ -132,8 +132,9 @@ def checkpoint_data(model: Any) -> dict[str, str]:
     trained_on = args.get("data")
     if not trained_on or not _looks_like_path(trained_on) or Path(str(trained_on)).exists():
         return {}
-    if named_set_of(trained_on):
-        return {"data": named_set_of(trained_on)}
+    named = named_set_of(trained_on)
+    if named:
+        return {"data": named}
     raise ConfigError(
         f"data=: not given, and the data set model={model} trained on ({trained_on}) is not on this machine; give "
         "data=<its data.yaml, or a named set: synthetic[:n_val=…], neon-trees[:tile=…]> to validate on"

@@ -71,7 +71,9 @@ def test_bad_keys_name_data_and_what_is_allowed(data, message):
 def test_a_cache_folder_gives_back_the_name_of_its_set(data, tmp_path):
     folder = neon_trees_cache(neon_trees_tiling(data), tmp_path)
     assert neon_trees_tiling(named_set_of(folder / "data.yaml")) == neon_trees_tiling(data)
-    assert named_set_of(tmp_path / "synthetic-d1942bf71902" / "data.yaml") is None  # a hash of its sizes
+    assert named_set_of(tmp_path / "synthetic-0577056b1e7b" / "data.yaml") is None  # a hash of its sizes (n_val=800)
+    # but the default set's is known: the folder the committed warm starts recorded
+    assert named_set_of("/root/.cache/yolo-alpha/synthetic-d1942bf71902/data.yaml") == "synthetic"
     assert named_set_of("/data/VOC/data.yaml") is None and named_set_of("coco8.yaml") is None
 
 

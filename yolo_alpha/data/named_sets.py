@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from yolo_alpha.data.cache import build_once, default_cache_dir
-from yolo_alpha.data.synthetic import is_synthetic, synthetic_yaml
+from yolo_alpha.data.synthetic import is_synthetic, synthetic_folder_name, synthetic_yaml
 from yolo_alpha.data.tiling import Tiling, make_tiling
 from yolo_alpha.data.yolo_layout import Conversion
 from yolo_alpha.errors import ConfigError
@@ -85,10 +85,12 @@ def neon_trees_cache(tiling: Tiling, cache_dir: Path | None = None) -> Path:
 def named_set_of(data_yaml: str | Path) -> str | None:
     """Return the ``data=`` name of the cached set ``data_yaml`` lies in (e.g. a checkpoint's data), or None.
 
-    Only a NEON folder (:func:`neon_trees_cache`) names its set, keys included; a synthetic one (``synthetic-<key>``)
-    holds a hash of its split sizes, which cannot be read back.
+    A NEON folder (:func:`neon_trees_cache`) names its set, keys included. A synthetic one (``synthetic-<key>``) holds
+    a hash of its split sizes, which cannot be read back: only the default set's is known (``synthetic``).
     """
     folder = Path(str(data_yaml)).parent.name
+    if folder == synthetic_folder_name():
+        return "synthetic"
     neon = re.fullmatch(rf"{NEON_NAME}-tile(\d+)-overlap(\d+)-min([\d.]+)-(\w+)", folder)
     if neon is None:
         return None

@@ -113,6 +113,11 @@ def write_data_yaml(root: Path, dataset_path: Path) -> Path:
     return yaml_path
 
 
+def synthetic_folder_name(spec: SyntheticSpec = SyntheticSpec()) -> str:
+    """Return the cache folder name of the set `spec` makes: ``synthetic-<spec.key()>``."""
+    return f"synthetic-{spec.key()}"
+
+
 def synthetic_dataset(spec: SyntheticSpec = SyntheticSpec(), cache_dir: Path | None = None) -> Path:
     """Return the data.yaml of the cached set ``<cache_dir>/synthetic-<spec.key()>/``, generating it on first use.
 
@@ -121,7 +126,7 @@ def synthetic_dataset(spec: SyntheticSpec = SyntheticSpec(), cache_dir: Path | N
     wins and the others discard their copy.
     """
     cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    target = cache_dir / f"synthetic-{spec.key()}"
+    target = cache_dir / synthetic_folder_name(spec)
     if target.exists():
         return _finished_yaml(target)
     logger.info(
