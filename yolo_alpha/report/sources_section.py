@@ -16,7 +16,7 @@ from pathlib import Path
 from yolo_alpha.charts.files import write_csv
 from yolo_alpha.report.claims_section import (
     CLAIMS_CSV_COLUMNS,
-    TABLE_HEADER,
+    TABLE_COLUMNS,
     claim_csv_row,
     markdown_row,
     shared_settings,
@@ -28,9 +28,8 @@ from yolo_alpha.reproduce import pairing
 from yolo_alpha.reproduce.verdicts import DEFAULT_MARGINS
 
 TITLE = "## The claims on each val source image (exploratory)"
-_COLUMNS = [cell.strip() for cell in TABLE_HEADER.strip("| ").split(" | ")]
 # the claims table's columns but the paper's figures and the relative change (the same as in the pooled table)
-_KEPT = [i for i, name in enumerate(_COLUMNS) if name not in ("Paper", "Rela. change")]
+_KEPT = [i for i, name in enumerate(TABLE_COLUMNS) if name not in ("Paper", "Rela. change")]
 
 
 def sources(rows: list[dict]) -> dict[str, int]:
@@ -68,7 +67,7 @@ def sources_section(
             common = {"families": families, "margins": margins, "default_model": base.model}
             found = [*paper.claim_c1(claim_rows, **common), *paper.claim_c3(claim_rows, **common)]
         except pairing.ClaimDataError as e:
-            table.append(f"| {source} | {e} |")
+            table.append(markdown_row([source, str(e)]))
             continue
         shared = shared_settings(found)
         table += [markdown_row([source, *(table_cells(c, shared)[i] for i in _KEPT)]) for c in found]
@@ -84,7 +83,7 @@ def sources_section(
         "the detector never trained. **Exploratory**: a source with few boxes gives a wide interval, and the study's "
         "verdicts are the pooled ones above.",
         "",
-        markdown_row(["Source", *(_COLUMNS[i] for i in _KEPT)]),
+        markdown_row(["Source", *(TABLE_COLUMNS[i] for i in _KEPT)]),
         "|---|---|---|---|---|---:|---:|---:|---|---:|",
         *table,
         "",
