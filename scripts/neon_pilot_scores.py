@@ -1,12 +1,16 @@
 """Maintainers: score every NEON pilot's final weights as the study will score its cells, into pilots/scores.csv.
 
     .venv/bin/python scripts/neon_pilot_scores.py [PILOTS_DIR]
+    .venv/bin/python scripts/neon_pilot_scores.py --anchor-recipe [PILOTS_DIR]
 
 A study cell is scored on its final weights with pycocotools (:func:`yolo_alpha.evaluate.evaluate_detector`), not on
 Ultralytics' per-epoch validation. This writes, per pilot that still has its ``weights/last.pt``: its epochs, its last
 and best per-epoch AP50 (``results.csv``), and the pycocotools AP50, mAP50-95 and mAP75-95 of last.pt on the padded
 val split, pooled and per val source image, all in %. Pilots already in scores.csv are kept as they are (their weights
 may be gone); the evaluation folders go to a temporary folder, never into the pilots'.
+
+``--anchor-recipe`` scores nothing: it prints which anchor warm start the scored pilots choose, by the rule
+docs/reproduction/neon_trees/PROTOCOL.md fixed before they ran (:func:`anchor_recipe`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ from yolo_alpha.evaluate import evaluate_detector  # noqa: E402
 
 PILOTS = ROOT / "docs" / "reproduction" / "neon_trees" / "pilots"
 METRICS = ("AP50", "mAP50-95", "mAP75-95")
+# Rule 1 of PROTOCOL.md's "How the next pilots decide": the anchor candidates' seed-0 fine-tunes, and the recipe each
+# stands for. The earlier recipe (anchor_b8_nbs8_e150) is scored by its fine-tune ft20_b8_anchor_seed0 as measured
+# (pycocotools AP50, recorded in PROTOCOL.md) before its weights were lost.
+ANCHOR_CANDIDATES = {"ft20_anchor_on_ta_b8_seed0": "on_ta", "ft20_anchor_flipud_seed0": "flipud"}
+EARLIER_ANCHOR = ("earlier", 37.8)
 SHORT = {"2019_YELL_2_541000_4977000_image_crop": "YELL", "OSBS_029": "OSBS", "SOAP_061": "SOAP"}
 
 
@@ -55,12 +64,29 @@ def score(pilot: Path, out: Path) -> dict:
     return row
 
 
+def anchor_recipe(rows: list[dict]) -> str:
+    """Return the anchor recipe the scored `rows` choose: the candidate whose seed-0 fine-tune has the highest
+    pycocotools AP50 (``earlier``, ``on_ta`` or ``flipud``; of equal scores, the first in that order)."""
+    scored = {row["pilot"]: float(row["AP50"]) for row in rows if row["pilot"] in ANCHOR_CANDIDATES}
+    missing = sorted(set(ANCHOR_CANDIDATES) - set(scored))
+    if missing:
+        raise SystemExit(f"scores.csv has no row of {', '.join(missing)}: train and score them first")
+    ap50 = dict([EARLIER_ANCHOR, *((recipe, scored[pilot]) for pilot, recipe in ANCHOR_CANDIDATES.items())])
+    return max(ap50, key=ap50.__getitem__)  # the first of equal values
+
+
+def read_scores(pilots: Path) -> list[dict]:
+    """Return the rows of `pilots`/scores.csv, none when it is missing."""
+    table = pilots / "scores.csv"
+    if not table.is_file():
+        return []
+    with table.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
 def main(pilots: Path = PILOTS) -> list[dict]:
     table = pilots / "scores.csv"
-    rows = []
-    if table.is_file():
-        with table.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+    rows = read_scores(pilots)
     done = {row["pilot"] for row in rows}
     with tempfile.TemporaryDirectory() as out:
         for pilot in sorted(p for p in pilots.iterdir() if (p / "weights" / "last.pt").is_file()):
@@ -72,4 +98,11 @@ def main(pilots: Path = PILOTS) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else PILOTS)
+    args = sys.argv[1:]
+    recipe = "--anchor-recipe" in args
+    args = [a for a in args if a != "--anchor-recipe"]
+    folder = Path(args[0]) if args else PILOTS
+    if recipe:
+        print(anchor_recipe(read_scores(folder)))
+    else:
+        main(folder)

@@ -13,8 +13,10 @@
 #      every batch of 8 (with nbs 16 it gave 29.5 %);
 #   3. anchor_b8_e150_flipud: the anchor warm start of anchor_b8_nbs8_e150 with vertical flips (exact for nadir
 #      aerial images: with the horizontal ones, four of a tile's eight symmetries);
-#   4. the 20-epoch fine-tune of 2 and 3, seed 0, and of 1, seeds 1 and 2: the seed spread that sizes the study;
-#   5. every pilot that has its weights scored as a study cell is (scripts/neon_pilot_scores.py: pilots/scores.csv).
+#   4. the 20-epoch fine-tune of 2 and 3, seed 0, and of 1, seeds 0-2: the seed spread that sizes the study;
+#   5. every pilot that has its weights scored as a study cell is (scripts/neon_pilot_scores.py: pilots/scores.csv);
+#   6. by the rules PROTOCOL.md fixed before they ran: the winning anchor recipe's seeds 1 and 2 (and, if the flips
+#      win, the task-aligned warm start and its seeds 0-2 with them), scored in turn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 P=docs/reproduction/neon_trees/pilots
@@ -72,11 +74,51 @@ pilot anchor_b8_e150_flipud model=$ANCHOR pretrained=$CPU_WARM/anchor.pt epochs=
 pilot ft20_anchor_on_ta_b8_seed0 model=$ANCHOR pretrained=$P/anchor_on_ta_b8/weights/last.pt epochs=20 seed=0
 pilot ft20_anchor_flipud_seed0 model=$ANCHOR pretrained=$P/anchor_b8_e150_flipud/weights/last.pt epochs=20 seed=0 \
   flipud=0.5
-for seed in 1 2; do
-  pilot ft20_b8_ta_seed$seed model=yolov5nu.yaml pretrained=$P/ta_b8_nbs8_pad_rerun/weights/last.pt epochs=20 \
+for seed in 0 1 2; do
+  pilot ft20_b8_ta_rerun_seed$seed model=yolov5nu.yaml pretrained=$P/ta_b8_nbs8_pad_rerun/weights/last.pt epochs=20 \
     seed=$seed
 done
-# every pilot's final weights as the study scores a cell (pycocotools, pooled and per val site) into pilots/scores.csv
-if [ -z "${DRY:-}" ]; then
-  .venv/bin/python scripts/neon_pilot_scores.py
+
+score() {  # every pilot's final weights as the study scores a cell (pycocotools, pooled and per val site)
+  if [ -z "${DRY:-}" ]; then
+    .venv/bin/python scripts/neon_pilot_scores.py
+  fi
+}
+score
+
+# Rules 1-3 of PROTOCOL.md's "How the next pilots decide": the anchor recipe whose seed-0 fine-tune scored the highest
+# AP50 gets its seeds 1 and 2 (the earlier recipe, whose weights were lost, is trained again with seeds 0-2); if the
+# flips win, the task-aligned regime is piloted again with them. DRY=1 lists every branch.
+if [ -n "${DRY:-}" ]; then
+  recipes="on_ta flipud earlier"
+else
+  recipes=$(.venv/bin/python scripts/neon_pilot_scores.py --anchor-recipe)
+  echo "== the anchor recipe (rule 1): $recipes"
 fi
+for recipe in $recipes; do
+  case $recipe in
+    on_ta)
+      for seed in 1 2; do
+        pilot ft20_anchor_on_ta_b8_seed$seed model=$ANCHOR pretrained=$P/anchor_on_ta_b8/weights/last.pt epochs=20 \
+          seed=$seed
+      done ;;
+    flipud)
+      for seed in 1 2; do
+        pilot ft20_anchor_flipud_seed$seed model=$ANCHOR pretrained=$P/anchor_b8_e150_flipud/weights/last.pt \
+          epochs=20 seed=$seed flipud=0.5
+      done
+      pilot ta_b8_flipud model=yolov5nu.yaml pretrained=$CPU_WARM/task_aligned.pt epochs=100 flipud=0.5
+      for seed in 0 1 2; do
+        pilot ft20_ta_flipud_seed$seed model=yolov5nu.yaml pretrained=$P/ta_b8_flipud/weights/last.pt epochs=20 \
+          seed=$seed flipud=0.5
+      done ;;
+    earlier)
+      pilot anchor_b8_nbs8_e150_rerun model=$ANCHOR pretrained=$CPU_WARM/anchor.pt epochs=150
+      for seed in 0 1 2; do
+        pilot ft20_anchor_b8_e150_seed$seed model=$ANCHOR pretrained=$P/anchor_b8_nbs8_e150_rerun/weights/last.pt \
+          epochs=20 seed=$seed
+      done ;;
+    *) echo "unknown anchor recipe: $recipe" >&2; exit 1 ;;
+  esac
+done
+score

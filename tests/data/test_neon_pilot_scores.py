@@ -6,6 +6,7 @@ import csv
 import importlib.util
 from pathlib import Path
 
+import pytest
 import yaml
 from test_named_sets import fake_pip  # noqa: F401 (a fixture)
 
@@ -40,3 +41,27 @@ def test_a_pilot_is_scored_pooled_and_per_val_site_once(fake_pip, tmp_path):  # 
 
     (pilots / "tiny" / "weights" / "last.pt").write_bytes(b"")  # scored already: never evaluated again
     assert script.main(pilots) == written
+
+
+@pytest.mark.parametrize(
+    ("on_ta", "flipud", "chosen"),
+    [
+        ("41.20", "39.90", "on_ta"),
+        ("38.00", "44.81", "flipud"),
+        ("36.00", "37.10", "earlier"),  # neither beats the earlier recipe's 37.8 %
+        ("37.80", "37.80", "earlier"),  # equal scores: the first in the order earlier, on_ta, flipud
+        ("40.00", "40.00", "on_ta"),
+    ],
+)
+def test_the_anchor_recipe_is_the_candidate_whose_seed0_fine_tune_scored_the_highest_ap50(on_ta, flipud, chosen):
+    rows = [
+        {"pilot": "ft20_anchor_flipud_seed0", "AP50": flipud},  # in any order
+        {"pilot": "ta_b8_nbs8_pad_rerun", "AP50": "99.00"},  # not a candidate
+        {"pilot": "ft20_anchor_on_ta_b8_seed0", "AP50": on_ta},
+    ]
+    assert load_script().anchor_recipe(rows) == chosen
+
+
+def test_no_anchor_recipe_is_chosen_before_both_candidates_are_scored():
+    with pytest.raises(SystemExit, match="no row of ft20_anchor_flipud_seed0"):
+        load_script().anchor_recipe([{"pilot": "ft20_anchor_on_ta_b8_seed0", "AP50": "50.0"}])
