@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/neon_pilot_scores.py [PILOTS_DIR]
     .venv/bin/python scripts/neon_pilot_scores.py --anchor-recipe [PILOTS_DIR]
+    .venv/bin/python scripts/neon_pilot_scores.py --decide [PILOTS_DIR]
 
 A study cell is scored on its final weights with pycocotools (:func:`yolo_alpha.evaluate.evaluate_detector`), not on
 Ultralytics' per-epoch validation. This writes, per pilot that still has its ``weights/last.pt``: its epochs, its last
@@ -10,7 +11,9 @@ val split, pooled and per val source image, all in %. Pilots already in scores.c
 may be gone); the evaluation folders go to a temporary folder, never into the pilots'.
 
 ``--anchor-recipe`` scores nothing: it prints which anchor warm start the scored pilots choose, by the rule
-docs/reproduction/neon_trees/PROTOCOL.md fixed before they ran (:func:`anchor_recipe`).
+docs/reproduction/neon_trees/PROTOCOL.md fixed before they ran (:func:`anchor_recipe`). ``--decide`` prints what
+rules 3 and 5 then read from the chosen recipes' three seeds: each regime's mean AP50 against the criterion, and the
+seeds a cell (:func:`decide`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from yolo_alpha.charts.files import write_csv  # noqa: E402
 from yolo_alpha.evaluate import evaluate_detector  # noqa: E402
+from yolo_alpha.reproduce.stats import PairedDifference, mean_std, t_critical  # noqa: E402
+from yolo_alpha.reproduce.verdicts import seeds_needed  # noqa: E402
 
 PILOTS = ROOT / "docs" / "reproduction" / "neon_trees" / "pilots"
 METRICS = ("AP50", "mAP50-95", "mAP75-95")
@@ -35,6 +40,16 @@ METRICS = ("AP50", "mAP50-95", "mAP75-95")
 # (pycocotools AP50, recorded in PROTOCOL.md) before its weights were lost.
 ANCHOR_CANDIDATES = {"ft20_anchor_on_ta_b8_seed0": "on_ta", "ft20_anchor_flipud_seed0": "flipud"}
 EARLIER_ANCHOR = ("earlier", 37.8)
+# Rules 3 and 5: the three CIoU fine-tunes (seeds 0-2) each regime's criterion and seed count are read on, per anchor
+# recipe; if the flips win, the task-aligned regime's are its flip pilots (rule 2).
+SEED_PILOTS = {
+    "on_ta": {"anchor": "ft20_anchor_on_ta_b8_seed", "task_aligned": "ft20_b8_ta_rerun_seed"},
+    "flipud": {"anchor": "ft20_anchor_flipud_seed", "task_aligned": "ft20_ta_flipud_seed"},
+    "earlier": {"anchor": "ft20_anchor_b8_e150_seed", "task_aligned": "ft20_b8_ta_rerun_seed"},
+}
+CRITERION_AP50 = 40.0  # %, the mean of the three seeds
+MARGIN = 0.5  # AP points: the half-width the seeds are sized for
+MIN_SEEDS, MAX_SEEDS = 8, 12  # the powered study's floor; the budget (PROTOCOL.md, rule 5)
 SHORT = {"2019_YELL_2_541000_4977000_image_crop": "YELL", "OSBS_029": "OSBS", "SOAP_061": "SOAP"}
 
 
@@ -75,6 +90,31 @@ def anchor_recipe(rows: list[dict]) -> str:
     return max(ap50, key=ap50.__getitem__)  # the first of equal values
 
 
+def decide(rows: list[dict]) -> dict:
+    """Return rules 3 and 5 read on the scored `rows`: per regime its three seeds' mean AP50, whether it meets the
+    criterion, and its sample std of mAP50-95 and mAP75-95 (AP points); then the seeds a cell — the fewest n in
+    [MIN_SEEDS, MAX_SEEDS] whose half-width t(0.975, n − 1) · √2 · s / √n ≤ MARGIN at the largest of those stds
+    (no credit for pairing) — and the half-width n seeds allow at that spread."""
+    recipe = anchor_recipe(rows)
+    by_pilot = {row["pilot"]: row for row in rows}
+    out: dict = {"anchor_recipe": recipe, "regimes": {}}
+    for regime, prefix in SEED_PILOTS[recipe].items():
+        names = [f"{prefix}{seed}" for seed in range(3)]
+        missing = [name for name in names if name not in by_pilot]
+        if missing:
+            raise SystemExit(f"scores.csv has no row of {', '.join(missing)}: train and score them first")
+        scores = {m: [float(by_pilot[name][m]) for name in names] for m in METRICS}
+        ap50 = mean_std(scores["AP50"])[0]
+        stds = {m: mean_std(scores[m])[1] for m in ("mAP50-95", "mAP75-95")}
+        out["regimes"][regime] = {"pilots": names, "AP50": ap50, "meets": ap50 >= CRITERION_AP50, "std": stds}
+    spread = max(std for r in out["regimes"].values() for std in r["std"].values())
+    paired = PairedDifference(3, 0.0, 2**0.5 * spread, None, None)
+    needed = seeds_needed(paired, MARGIN)
+    n = min(max(needed, MIN_SEEDS), MAX_SEEDS)
+    half_width = t_critical(n - 1) * paired.std / n**0.5
+    return out | {"spread": spread, "seeds_needed": needed, "seeds": n, "half_width": half_width}
+
+
 def read_scores(pilots: Path) -> list[dict]:
     """Return the rows of `pilots`/scores.csv, none when it is missing."""
     table = pilots / "scores.csv"
@@ -99,10 +139,12 @@ def main(pilots: Path = PILOTS) -> list[dict]:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    recipe = "--anchor-recipe" in args
-    args = [a for a in args if a != "--anchor-recipe"]
+    flags = {a for a in args if a.startswith("--")}
+    args = [a for a in args if not a.startswith("--")]
     folder = Path(args[0]) if args else PILOTS
-    if recipe:
+    if "--anchor-recipe" in flags:
         print(anchor_recipe(read_scores(folder)))
+    elif "--decide" in flags:
+        print(yaml.safe_dump(decide(read_scores(folder)), sort_keys=False), end="")
     else:
         main(folder)

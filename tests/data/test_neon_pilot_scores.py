@@ -65,3 +65,48 @@ def test_the_anchor_recipe_is_the_candidate_whose_seed0_fine_tune_scored_the_hig
 def test_no_anchor_recipe_is_chosen_before_both_candidates_are_scored():
     with pytest.raises(SystemExit, match="no row of ft20_anchor_flipud_seed0"):
         load_script().anchor_recipe([{"pilot": "ft20_anchor_on_ta_b8_seed0", "AP50": "50.0"}])
+
+
+def _seeds(prefix, ap50, map50_95, map75_95):
+    return [
+        {"pilot": f"{prefix}{seed}", "AP50": str(a), "mAP50-95": str(b), "mAP75-95": str(c)}
+        for seed, (a, b, c) in enumerate(zip(ap50, map50_95, map75_95))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ta_map50_95", "seeds_needed", "seeds", "half_width"),
+    [
+        # s = 0.5 AP, paired ≤ √2 · 0.5: t(0.975, 9) · 0.7071 / √10 = 0.506 > 0.5, t(0.975, 10) · 0.7071 / √11 = 0.475
+        ((15.0, 15.5, 16.0), 11, 11, 0.4750),
+        # s = 1.0: 34 would do (t(0.975, 33) · 1.4142 / √34 = 0.494); 12 (the cap) allow t(0.975, 11) · 1.4142 / √12
+        ((15.0, 16.0, 17.0), 34, 12, 0.8985),
+        # s = 0.1, so the anchor regime's 0.3 is the largest: 6 would do; the floor is 8: t(0.975, 7) · 0.4243 / √8
+        ((15.0, 15.1, 15.2), 6, 8, 0.3547),
+    ],
+)
+def test_the_seeds_follow_from_the_largest_spread_of_the_chosen_recipes_three_seeds(
+    ta_map50_95, seeds_needed, seeds, half_width
+):
+    rows = [
+        {"pilot": "ft20_anchor_on_ta_b8_seed0", "AP50": "41.0"},
+        {"pilot": "ft20_anchor_flipud_seed0", "AP50": "39.0"},
+        *_seeds("ft20_anchor_on_ta_b8_seed", (41.0, 38.0, 38.0), (12.0, 12.3, 12.6), (0.8, 0.9, 1.0)),
+        *_seeds("ft20_b8_ta_rerun_seed", (45.0, 44.0, 46.0), ta_map50_95, (1.0, 1.2, 1.4)),
+        *_seeds("ft20_ta_flipud_seed", (1, 1, 1), (99, 0, 50), (99, 0, 50)),  # another recipe's: not read
+    ]
+    found = load_script().decide(rows)
+    assert found["anchor_recipe"] == "on_ta"
+    anchor, ta = found["regimes"]["anchor"], found["regimes"]["task_aligned"]
+    assert anchor["AP50"] == pytest.approx(39.0) and not anchor["meets"]
+    assert ta["AP50"] == pytest.approx(45.0) and ta["meets"]
+    assert anchor["std"] == pytest.approx({"mAP50-95": 0.3, "mAP75-95": 0.1})
+    assert found["spread"] == pytest.approx(max(0.3, ta["std"]["mAP50-95"]))
+    assert (found["seeds_needed"], found["seeds"]) == (seeds_needed, seeds)
+    assert found["half_width"] == pytest.approx(half_width, abs=1e-4)
+
+
+def test_no_decision_is_read_before_the_chosen_recipes_three_seeds_are_scored():
+    rows = [{"pilot": "ft20_anchor_on_ta_b8_seed0", "AP50": "41.0"}, {"pilot": "ft20_anchor_flipud_seed0", "AP50": "9"}]
+    with pytest.raises(SystemExit, match="no row of ft20_anchor_on_ta_b8_seed1, ft20_anchor_on_ta_b8_seed2"):
+        load_script().decide(rows)
