@@ -122,3 +122,6 @@ for recipe in $recipes; do
   esac
 done
 score
+if [ -z "${DRY:-}" ]; then  # rules 3 and 5 read on the chosen recipes' three seeds
+  .venv/bin/python scripts/neon_pilot_scores.py --decide
+fi
