@@ -211,7 +211,8 @@ def _evaluator_note(rows: list[dict]) -> list[str]:
     if "pycocotools" in names:
         lines.append(
             f"AP from pycocotools' COCOeval of each run's best.pt on its val split (Ultralytics' detections at conf "
-            f"{AP_CONF:g}, NMS IoU {AP_NMS_IOU:g}; all areas; up to 300 detections per image). Ultralytics' own "
+            f"{AP_CONF:g}, NMS IoU {AP_NMS_IOU:g}; all areas; up to 300 detections per image); a run trained with "
+            "`val=False` validates after its last epoch only, so its best.pt is its final weights. Ultralytics' own "
             "mAP50-95 of the same detections is in summary.csv as `ultralytics_mAP50-95`."
         )
     if "ultralytics" in names:
