@@ -13,7 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from fake_sweep import ALTERNATE, CLAIM_BASE, LOSE, WIN, claim_rows, write_sweep, write_sweep_yaml
+from fake_sweep import ALTERNATE, CLAIM_BASE, LOSE, WIN, claim_rows, write_results_csv, write_sweep, write_sweep_yaml
 
 from yolo_alpha.report import load_results, write_report
 from yolo_alpha.report.claims_section import (
@@ -25,6 +25,7 @@ from yolo_alpha.report.claims_section import (
     shared_settings,
     sign_flip_lines,
 )
+from yolo_alpha.report.figures import read_epoch_curve, validated_each_epoch
 from yolo_alpha.report.verdict_glance import TITLE as GLANCE_TITLE
 from yolo_alpha.reproduce import DEFAULT_MARGINS, all_claims, seeds_needed, t_critical
 from yolo_alpha.reproduce.stats import difference_interval
@@ -283,6 +284,28 @@ def test_c6_reads_each_runs_results_csv(tmp_path):
     assert [(r["n_seeds"], r["seeds"]) for r in c6] == [("2", "0, 1")]
     # Per seed, last − first epoch: (m − m/4) of each side, so the difference is 0.75 · gain.
     assert float(c6[0]["difference_mean"]) == pytest.approx(0.75 * (WIN[0] + WIN[1]) / 2)
+
+
+def test_runs_trained_with_val_false_have_no_epoch_series_so_no_c6_and_no_fig3(tmp_path):
+    # Ultralytics with val=False validates after the last epoch only and writes 0 as every other epoch's mAP: read
+    # as a series, that is a "late gain" of final mAP / epochs in every run — no measurement of C6.
+    sweep = tmp_path / "no_val"
+    rows = claim_rows(sweep, WIN)
+    for row in rows:
+        run = sweep / "runs" / row["run_dir"].rpartition("/")[2]
+        (run / "args.yaml").write_text("epochs: 3\nval: false\n")
+        write_results_csv(run, [0.0, 0.0, row["mAP50-95"]])
+    (sweep / "report").mkdir(parents=True)
+    (sweep / "report" / "map_over_epochs.png").write_bytes(b"an earlier report's figure of these runs")
+    report = write_report(write_sweep(sweep, rows)).read_text(encoding="utf-8")
+    assert not [r for r in _csv(sweep / "report" / "claims.csv") if r["claim"] == "C6"]
+    assert "No mAP50-95 per epoch (paper Fig. 3): every run trained with `val=False`" in report
+    assert "map_over_epochs.png" not in report and not (sweep / "report" / "map_over_epochs.png").exists()
+    assert "no usable results.csv" not in report  # not missing: not recorded, by the run's own settings
+    run = sweep / "runs" / rows[0]["run_dir"].rpartition("/")[2]
+    assert read_epoch_curve(run) is None and not validated_each_epoch(run)
+    (run / "args.yaml").write_text("epochs: 3\nval: true\n")
+    assert validated_each_epoch(run) and [m for _, m in read_epoch_curve(run)] == [0.0, 0.0, rows[0]["mAP50-95"]]
 
 
 def test_claims_csv_holds_one_row_per_claim_row_in_fractions(tmp_path):

@@ -12,6 +12,8 @@ import csv
 import math
 from pathlib import Path
 
+import yaml
+
 from yolo_alpha.charts.axes import figure_axes, group_rows
 from yolo_alpha.charts.counts import plot_count_bars
 from yolo_alpha.config_labels import base_loss, config_label, sort_key
@@ -69,10 +71,23 @@ def plot_ap_vs_iou(summary: list[dict], ax=None):
     return fig, ax
 
 
+def validated_each_epoch(run_dir: str | Path) -> bool:
+    """Return False when the run trained with ``val=False`` (its ``args.yaml``): Ultralytics then validates after the
+    last epoch only and writes 0 as every other epoch's metrics, so its results.csv holds no mAP series. True when
+    args.yaml is missing or unreadable (a run of another tool: its results.csv decides)."""
+    path = Path(run_dir) / "args.yaml"
+    try:
+        args = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, yaml.YAMLError):
+        return True
+    return not (isinstance(args, dict) and args.get("val") is False)
+
+
 def read_epoch_curve(run_dir: str | Path) -> list[tuple[int, float]] | None:
-    """Return [(epoch, mAP50-95), …] from ``<run_dir>/results.csv``, or None when the file or column is missing."""
+    """Return [(epoch, mAP50-95), …] from ``<run_dir>/results.csv``, or None when the file or column is missing or
+    the run did not validate each epoch (:func:`validated_each_epoch`)."""
     path = Path(run_dir) / "results.csv"
-    if not path.is_file():
+    if not path.is_file() or not validated_each_epoch(run_dir):
         return None
     with path.open(encoding="utf-8", newline="") as f:
         # Older Ultralytics versions pad the header names with spaces.
@@ -87,7 +102,8 @@ def read_epoch_curve(run_dir: str | Path) -> list[tuple[int, float]] | None:
 def map_over_epochs_data(summary: list[dict]) -> tuple[list[dict], list[str]]:
     """Return (rows ``{config, epoch, mean, std, n_runs}``, missing run_dirs): mAP50-95 per epoch, mean over runs.
 
-    A run whose ``results.csv`` is missing or lacks the columns is skipped and its run_dir is listed as missing.
+    A run whose ``results.csv`` is missing or lacks the columns is skipped and its run_dir is listed as missing; a run
+    trained with ``val=False`` has no series by design and is skipped without being listed.
     """
     keys = _label_keys(summary)
     rows, missing = [], []
@@ -96,7 +112,8 @@ def map_over_epochs_data(summary: list[dict]) -> tuple[list[dict], list[str]]:
         for run in s["runs"]:
             curve = read_epoch_curve(run["run_dir"]) if run.get("run_dir") else None
             if curve is None:
-                missing.append(str(run.get("run_dir") or run.get("cell_id")))
+                if not (run.get("run_dir") and not validated_each_epoch(run["run_dir"])):
+                    missing.append(str(run.get("run_dir") or run.get("cell_id")))
                 continue
             for epoch, value in curve:
                 per_epoch.setdefault(epoch, []).append(value)

@@ -136,13 +136,26 @@ def write_report(sweep_dir: str | Path, margins: Mapping[str, float] = DEFAULT_M
     lines += _tp_counts_figure(out, summary, improvements)
 
     epoch_rows, missing = figures.map_over_epochs_data(summary)
-    lines += _figure(
-        out,
-        "map_over_epochs",
-        "Validation mAP50-95 per epoch, mean over seeds (paper Fig. 3).",
-        figures.plot_map_over_epochs(summary),
-        epoch_rows,
-    )
+    runs = [run for s in summary for run in s["runs"] if run.get("run_dir")]
+    unvalidated = sum(not figures.validated_each_epoch(run["run_dir"]) for run in runs)
+    if runs and unvalidated == len(runs):
+        for stale in ("map_over_epochs.png", "map_over_epochs.csv"):  # drawn by an earlier report of these runs
+            (out / stale).unlink(missing_ok=True)
+        lines += [
+            "No mAP50-95 per epoch (paper Fig. 3): every run trained with `val=False`, which validates after the "
+            "last epoch only.",
+            "",
+        ]
+    else:
+        lines += _figure(
+            out,
+            "map_over_epochs",
+            "Validation mAP50-95 per epoch, mean over seeds (paper Fig. 3).",
+            figures.plot_map_over_epochs(summary),
+            epoch_rows,
+        )
+    if unvalidated and unvalidated < len(runs):
+        lines += [f"Note: {unvalidated} run(s) trained with `val=False` have no per-epoch series.", ""]
     if missing:
         lines += [
             f"Note: no usable results.csv for {len(missing)} run(s), left out of this figure: "
