@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/neon_pilot_scores.py [PILOTS_DIR]
     .venv/bin/python scripts/neon_pilot_scores.py --anchor-recipe [PILOTS_DIR]
+    .venv/bin/python scripts/neon_pilot_scores.py --below [PILOTS_DIR]
     .venv/bin/python scripts/neon_pilot_scores.py --decide [PILOTS_DIR]
 
 A study cell is scored on its final weights with pycocotools (:func:`yolo_alpha.evaluate.evaluate_detector`), not on
@@ -11,9 +12,10 @@ val split, pooled and per val source image, all in %. Pilots already in scores.c
 may be gone); the evaluation folders go to a temporary folder, never into the pilots'.
 
 ``--anchor-recipe`` scores nothing: it prints which anchor warm start the scored pilots choose, by the rule
-docs/reproduction/neon_trees/PROTOCOL.md fixed before they ran (:func:`anchor_recipe`). ``--decide`` prints what
-rules 3 and 5 then read from the chosen recipes' three seeds: each regime's mean AP50 against the criterion, and the
-seeds a cell (:func:`decide`).
+docs/reproduction/neon_trees/PROTOCOL.md fixed before they ran (:func:`anchor_recipe`). ``--below`` prints the regimes
+whose three first-round seeds miss the criterion (rule 4: they get a 300-epoch warm start). ``--decide`` prints what
+rules 3-5 then read from the chosen rounds' three seeds: each regime's mean AP50 against the criterion, and the seeds
+a cell (:func:`decide`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ SEED_PILOTS = {
     "flipud": {"anchor": "ft20_anchor_flipud_seed", "task_aligned": "ft20_ta_flipud_seed"},
     "earlier": {"anchor": "ft20_anchor_b8_e150_seed", "task_aligned": "ft20_b8_ta_rerun_seed"},
 }
+# Rule 4: a regime below the criterion gets its warm start trained for 300 epochs, and three fine-tunes of it.
+E300_PILOTS = {"anchor": "ft20_anchor_e300_seed", "task_aligned": "ft20_ta_e300_seed"}
 CRITERION_AP50 = 40.0  # %, the mean of the three seeds
 MARGIN = 0.5  # AP points: the half-width the seeds are sized for
 MIN_SEEDS, MAX_SEEDS = 8, 12  # the powered study's floor; the budget (PROTOCOL.md, rule 5)
@@ -90,23 +94,53 @@ def anchor_recipe(rows: list[dict]) -> str:
     return max(ap50, key=ap50.__getitem__)  # the first of equal values
 
 
-def decide(rows: list[dict]) -> dict:
-    """Return rules 3 and 5 read on the scored `rows`: per regime its three seeds' mean AP50, whether it meets the
-    criterion, and its sample std of mAP50-95 and mAP75-95 (AP points); then the seeds a cell — the fewest n in
-    [MIN_SEEDS, MAX_SEEDS] whose half-width t(0.975, n − 1) · √2 · s / √n ≤ MARGIN at the largest of those stds
-    (no credit for pairing) — and the half-width n seeds allow at that spread."""
+def _three_seeds(by_pilot: dict[str, dict], prefix: str) -> dict | None:
+    """Return the fine-tunes `prefix`0-2 read: their names, mean AP50 and sample stds; None if one is missing."""
+    names = [f"{prefix}{seed}" for seed in range(3)]
+    if any(name not in by_pilot for name in names):
+        return None
+    scores = {m: [float(by_pilot[name][m]) for name in names] for m in METRICS}
+    stds = {m: mean_std(scores[m])[1] for m in ("mAP50-95", "mAP75-95")}
+    return {"pilots": names, "AP50": mean_std(scores["AP50"])[0], "std": stds}
+
+
+def _first_round(rows: list[dict]) -> tuple[str, dict[str, dict], dict[str, dict]]:
+    """Return (anchor recipe, {regime: its first round's three seeds}, rows by pilot); SystemExit if one is missing."""
     recipe = anchor_recipe(rows)
     by_pilot = {row["pilot"]: row for row in rows}
-    out: dict = {"anchor_recipe": recipe, "regimes": {}}
+    first = {}
     for regime, prefix in SEED_PILOTS[recipe].items():
-        names = [f"{prefix}{seed}" for seed in range(3)]
-        missing = [name for name in names if name not in by_pilot]
-        if missing:
+        first[regime] = _three_seeds(by_pilot, prefix)
+        if first[regime] is None:
+            missing = [f"{prefix}{seed}" for seed in range(3) if f"{prefix}{seed}" not in by_pilot]
             raise SystemExit(f"scores.csv has no row of {', '.join(missing)}: train and score them first")
-        scores = {m: [float(by_pilot[name][m]) for name in names] for m in METRICS}
-        ap50 = mean_std(scores["AP50"])[0]
-        stds = {m: mean_std(scores[m])[1] for m in ("mAP50-95", "mAP75-95")}
-        out["regimes"][regime] = {"pilots": names, "AP50": ap50, "meets": ap50 >= CRITERION_AP50, "std": stds}
+    return recipe, first, by_pilot
+
+
+def below_criterion(rows: list[dict]) -> list[str]:
+    """Return the regimes whose first round's three seeds have a mean AP50 below the criterion (rule 4's round)."""
+    _, first, _ = _first_round(rows)
+    return [regime for regime, found in first.items() if found["AP50"] < CRITERION_AP50]
+
+
+def decide(rows: list[dict]) -> dict:
+    """Return rules 3-5 read on the scored `rows`.
+
+    Per regime: the round its cells use — the first, or for a regime below the criterion the 300-epoch warm start of
+    rule 4 where its three seeds have the higher mean AP50 — with that mean, whether it meets the criterion, and its
+    sample std of mAP50-95 and mAP75-95 (AP points). Then the seeds a cell: the fewest n in [MIN_SEEDS, MAX_SEEDS]
+    whose half-width t(0.975, n − 1) · √2 · s / √n ≤ MARGIN at the largest of those stds (no credit for pairing),
+    and the half-width n seeds allow at that spread.
+    """
+    recipe, first, by_pilot = _first_round(rows)
+    out: dict = {"anchor_recipe": recipe, "regimes": {}}
+    for regime, found in first.items():
+        chosen = {**found, "round": "first"}
+        longer = _three_seeds(by_pilot, E300_PILOTS[regime]) if found["AP50"] < CRITERION_AP50 else None
+        if longer is not None and longer["AP50"] > found["AP50"]:
+            chosen = {**longer, "round": "e300"}
+        chosen["meets"] = chosen["AP50"] >= CRITERION_AP50
+        out["regimes"][regime] = chosen
     spread = max(std for r in out["regimes"].values() for std in r["std"].values())
     paired = PairedDifference(3, 0.0, 2**0.5 * spread, None, None)
     needed = seeds_needed(paired, MARGIN)
@@ -144,6 +178,8 @@ if __name__ == "__main__":
     folder = Path(args[0]) if args else PILOTS
     if "--anchor-recipe" in flags:
         print(anchor_recipe(read_scores(folder)))
+    elif "--below" in flags:
+        print(" ".join(below_criterion(read_scores(folder))))
     elif "--decide" in flags:
         print(yaml.safe_dump(decide(read_scores(folder)), sort_keys=False), end="")
     else:

@@ -16,7 +16,9 @@
 #   4. the 20-epoch fine-tune of 2 and 3, seed 0, and of 1, seeds 0-2: the seed spread that sizes the study;
 #   5. every pilot that has its weights scored as a study cell is (scripts/neon_pilot_scores.py: pilots/scores.csv);
 #   6. by the rules PROTOCOL.md fixed before they ran: the winning anchor recipe's seeds 1 and 2 (and, if the flips
-#      win, the task-aligned warm start and its seeds 0-2 with them), scored in turn.
+#      win, the task-aligned warm start and its seeds 0-2 with them), scored in turn;
+#   7. rule 4: for a regime whose three seeds miss the criterion, its warm start trained for 300 epochs, and three
+#      fine-tunes of it, scored in turn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 P=docs/reproduction/neon_trees/pilots
@@ -122,6 +124,41 @@ for recipe in $recipes; do
   esac
 done
 score
-if [ -z "${DRY:-}" ]; then  # rules 3 and 5 read on the chosen recipes' three seeds
+
+# Rule 4: a regime whose three seeds miss the criterion gets one more round, its warm start trained for 300 epochs
+# (its recipe otherwise unchanged) and three fine-tunes of it; the study then uses whichever round has the higher
+# three-seed mean AP50.
+if [ -n "${DRY:-}" ]; then
+  below="anchor task_aligned"
+else
+  below=$(.venv/bin/python scripts/neon_pilot_scores.py --below)
+  echo "== below the criterion (rule 4): ${below:-none}"
+fi
+for recipe in $recipes; do
+  case $recipe in  # the anchor warm start's start and keys, and the task-aligned one's, in this recipe
+    on_ta) anchor_keys=(pretrained=$P/ta_b8_nbs8_pad_rerun/weights/last.pt); flips=() ;;
+    flipud) anchor_keys=(pretrained=$CPU_WARM/anchor.pt flipud=0.5); flips=(flipud=0.5) ;;
+    earlier) anchor_keys=(pretrained=$CPU_WARM/anchor.pt); flips=() ;;
+  esac
+  for regime in $below; do
+    case $regime in
+      task_aligned)
+        pilot ta_e300 model=yolov5nu.yaml pretrained=$CPU_WARM/task_aligned.pt epochs=300 "${flips[@]}"
+        for seed in 0 1 2; do
+          pilot ft20_ta_e300_seed$seed model=yolov5nu.yaml pretrained=$P/ta_e300/weights/last.pt epochs=20 \
+            seed=$seed "${flips[@]}"
+        done ;;
+      anchor)
+        pilot anchor_e300 model=$ANCHOR "${anchor_keys[@]}" epochs=300
+        for seed in 0 1 2; do
+          pilot ft20_anchor_e300_seed$seed model=$ANCHOR pretrained=$P/anchor_e300/weights/last.pt epochs=20 \
+            seed=$seed "${anchor_keys[@]:1}"
+        done ;;
+      *) echo "unknown regime: $regime" >&2; exit 1 ;;
+    esac
+  done
+done
+score
+if [ -z "${DRY:-}" ]; then  # rules 3-5 read on the chosen rounds' three seeds
   .venv/bin/python scripts/neon_pilot_scores.py --decide
 fi

@@ -110,3 +110,26 @@ def test_no_decision_is_read_before_the_chosen_recipes_three_seeds_are_scored():
     rows = [{"pilot": "ft20_anchor_on_ta_b8_seed0", "AP50": "41.0"}, {"pilot": "ft20_anchor_flipud_seed0", "AP50": "9"}]
     with pytest.raises(SystemExit, match="no row of ft20_anchor_on_ta_b8_seed1, ft20_anchor_on_ta_b8_seed2"):
         load_script().decide(rows)
+
+
+def test_a_regime_below_the_criterion_takes_its_300_epoch_round_where_its_three_seeds_score_higher():
+    first = [
+        {"pilot": "ft20_anchor_on_ta_b8_seed0", "AP50": "30.0"},
+        {"pilot": "ft20_anchor_flipud_seed0", "AP50": "31.0"},  # neither beats 37.8: the earlier recipe
+        *_seeds("ft20_anchor_b8_e150_seed", (36.0, 38.0, 37.0), (11.0, 11.2, 11.4), (0.7, 0.8, 0.9)),
+        *_seeds("ft20_b8_ta_rerun_seed", (43.0, 39.0, 35.9), (13.6, 12.1, 11.9), (1.0, 0.7, 0.7)),
+    ]
+    script = load_script()
+    assert script.below_criterion(first) == ["anchor", "task_aligned"]  # means 37.0 and 39.3
+    longer = [
+        *_seeds("ft20_anchor_e300_seed", (35.0, 36.0, 37.0), (9, 10, 11), (0.1, 0.2, 0.3)),  # lower: not taken
+        *_seeds("ft20_ta_e300_seed", (41.0, 42.0, 43.0), (14.0, 14.1, 14.2), (1.1, 1.2, 1.3)),
+    ]
+    found = script.decide(first + longer)
+    anchor, ta = found["regimes"]["anchor"], found["regimes"]["task_aligned"]
+    assert found["anchor_recipe"] == "earlier"
+    assert (anchor["round"], anchor["AP50"], anchor["meets"]) == ("first", pytest.approx(37.0), False)
+    assert (ta["round"], ta["AP50"], ta["meets"]) == ("e300", pytest.approx(42.0), True)
+    assert ta["pilots"] == ["ft20_ta_e300_seed0", "ft20_ta_e300_seed1", "ft20_ta_e300_seed2"]
+    assert found["spread"] == pytest.approx(0.2)  # the chosen rounds' stds only: anchor's mAP50-95 (11.0-11.4)
+    assert script.decide(first)["regimes"]["task_aligned"]["round"] == "first"  # before the longer round is scored
