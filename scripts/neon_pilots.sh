@@ -2,7 +2,8 @@
 # Maintainers: the NEON study's next CIoU pilots (docs/reproduction/neon_trees/PROTOCOL.md, "Pilots"), in order, on
 # the CPU alone (two trainings at once run about 5x slower each: start it when the powered study has finished, e.g.
 #     nohup bash scripts/neon_pilots.sh > /tmp/logs/neon_pilots.log 2>&1 &
-# ). Rerunning it continues: a finished pilot is skipped, an interrupted one resumes from its last.pt. No α loss
+# ). Rerunning it continues: a finished pilot is skipped (also one committed without its weights: a pilot that
+# starts from those weights then needs them on this machine), an interrupted one resumes from its last.pt. No α loss
 # trains here. DRY=1 prints the commands instead of running them.
 #
 # What they ask (the anchor regime's CIoU fine-tune ended at AP50 37.2 %, short of the 40 % criterion; task-aligned
@@ -27,11 +28,24 @@ COMMON=(data=neon-trees imgsz=384 loss=ciou optimizer=SGD warmup_epochs=0 cache=
   batch=8 nbs=8 project=$P)
 ANCHOR=cfg/models/yolov5n-anchor.yaml
 
-finished() {  # a run whose last.pt was stripped at its end (epoch -1)
-  .venv/bin/python -c "
+finished() {  # finished RUN_DIR: its last.pt was stripped at its end (epoch -1); or, its weights not kept (a pilot
+  # committed on another machine), its results.csv has every epoch its args.yaml asks for
+  .venv/bin/python - "$1" <<'PY' 2>/dev/null
+import csv
 import sys
+from pathlib import Path
+
+import yaml
+
 from yolo_alpha.ultralytics.checkpoints import checkpoint_info
-sys.exit(0 if checkpoint_info(sys.argv[1]).epoch < 0 else 1)" "$1" 2>/dev/null
+
+run = Path(sys.argv[1])
+if (run / "weights" / "last.pt").is_file():
+    sys.exit(0 if checkpoint_info(run / "weights" / "last.pt").epoch < 0 else 1)
+epochs = yaml.safe_load((run / "args.yaml").read_text(encoding="utf-8"))["epochs"]
+with (run / "results.csv").open(newline="", encoding="utf-8") as f:
+    sys.exit(0 if len(list(csv.DictReader(f))) == int(epochs) else 1)
+PY
 }
 
 portable() {  # portable RUN_DIR KEY=VALUE...: its args.yaml without machine paths (as the sweeps write theirs)
@@ -49,8 +63,12 @@ pilot() {  # pilot NAME KEY=VALUE...: train it unless finished; resume it when i
   local name=$1 last=$P/$1/weights/last.pt
   shift
   local given=("${COMMON[@]}" "$@")
-  if [ -f "$last" ] && finished "$last"; then
-    echo "== $name: finished, skipped"
+  if [ -e "$P/$name" ] && finished "$P/$name"; then
+    if [ -f "$last" ]; then
+      echo "== $name: finished, skipped"
+    else
+      echo "== $name: finished (its weights not kept here), skipped"
+    fi
     return
   fi
   if [ -f "$last" ]; then

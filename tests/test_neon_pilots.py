@@ -30,7 +30,8 @@ def planned_trainings() -> list[tuple[str, dict]]:
 def test_every_pilot_is_a_valid_ciou_training_from_weights_that_exist_or_an_earlier_pilot_makes():
     trainings = planned_trainings()
     assert trainings, "the script listed no training"
-    made: set[str] = set()
+    # a pilot committed finished (its weights not kept in a clean clone) made its weights where it trained
+    made = {f"{PILOTS}/{run.parent.name}/weights/last.pt" for run in (ROOT / PILOTS).glob("*/results.csv")}
     for name, keys in trainings:
         if keys.get("resume"):  # a pilot interrupted on this machine: resumes from its own weights
             continue
