@@ -299,6 +299,7 @@ def test_runs_trained_with_val_false_have_no_epoch_series_so_no_c6_and_no_fig3(t
     (sweep / "report" / "map_over_epochs.png").write_bytes(b"an earlier report's figure of these runs")
     report = write_report(write_sweep(sweep, rows)).read_text(encoding="utf-8")
     assert not [r for r in _csv(sweep / "report" / "claims.csv") if r["claim"] == "C6"]
+    assert "no per-epoch mAP50-95 series (a run trained with val=False records none)" in report  # C6: why not
     assert "No mAP50-95 per epoch (paper Fig. 3): every run trained with `val=False`" in report
     assert "map_over_epochs.png" not in report and not (sweep / "report" / "map_over_epochs.png").exists()
     assert "no usable results.csv" not in report  # not missing: not recorded, by the run's own settings

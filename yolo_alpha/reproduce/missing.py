@@ -53,7 +53,7 @@ def missing_claims(rows, series=None, *, families=PAPER_FAMILIES, alpha=PAPER_AL
             elif not select(ours):
                 reason = f"no {what}"
             elif claim == "C6" and not series:
-                reason = "no per-epoch mAP50-95 series given"
+                reason = "no per-epoch mAP50-95 series (a run trained with val=False records none)"
             else:
                 reason = f"no pair in the {what}: needs {need.format(a=wanted)}"
             missing.append(MissingClaim(claim, regime, reason))
