@@ -34,6 +34,7 @@ from yolo_alpha.charts.files import write_csv  # noqa: E402
 from yolo_alpha.evaluate import evaluate_detector  # noqa: E402
 from yolo_alpha.reproduce.stats import PairedDifference, mean_std, t_critical  # noqa: E402
 from yolo_alpha.reproduce.verdicts import seeds_needed  # noqa: E402
+from yolo_alpha.ultralytics.checkpoints import checkpoint_info  # noqa: E402
 
 PILOTS = ROOT / "docs" / "reproduction" / "neon_trees" / "pilots"
 METRICS = ("AP50", "mAP50-95", "mAP75-95")
@@ -158,13 +159,19 @@ def read_scores(pilots: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def _finished(pilot: Path) -> bool:
+    """Return True when the pilot's training has ended (its last.pt stripped, epoch -1): one still training is not
+    scored, or its unfinished weights would be kept as its score."""
+    return checkpoint_info(pilot / "weights" / "last.pt").epoch < 0
+
+
 def main(pilots: Path = PILOTS) -> list[dict]:
     table = pilots / "scores.csv"
     rows = read_scores(pilots)
     done = {row["pilot"] for row in rows}
     with tempfile.TemporaryDirectory() as out:
         for pilot in sorted(p for p in pilots.iterdir() if (p / "weights" / "last.pt").is_file()):
-            if pilot.name not in done and (pilot / "results.csv").is_file():
+            if pilot.name not in done and (pilot / "results.csv").is_file() and _finished(pilot):
                 rows.append(score(pilot, Path(out)))
                 print(rows[-1], flush=True)
                 write_csv(table, rows)  # after each pilot: an interrupted run keeps what it scored
