@@ -99,20 +99,23 @@ def read_epoch_curve(run_dir: str | Path) -> list[tuple[int, float]] | None:
     return curve or None
 
 
-def map_over_epochs_data(summary: list[dict]) -> tuple[list[dict], list[str]]:
-    """Return (rows ``{config, epoch, mean, std, n_runs}``, missing run_dirs): mAP50-95 per epoch, mean over runs.
+def map_over_epochs_data(summary: list[dict]) -> tuple[list[dict], list[str], list[str]]:
+    """Return (rows ``{config, epoch, mean, std, n_runs}``, missing run_dirs, unvalidated run_dirs): mAP50-95 per
+    epoch, mean over runs.
 
     A run whose ``results.csv`` is missing or lacks the columns is skipped and its run_dir is listed as missing; a run
-    trained with ``val=False`` has no series by design and is skipped without being listed.
+    trained with ``val=False`` has no series by design: it is skipped and listed as unvalidated instead.
     """
     keys = _label_keys(summary)
-    rows, missing = [], []
+    rows, missing, unvalidated = [], [], []
     for s in summary:
         per_epoch: dict[int, list[float]] = {}
         for run in s["runs"]:
             curve = read_epoch_curve(run["run_dir"]) if run.get("run_dir") else None
             if curve is None:
-                if not (run.get("run_dir") and not validated_each_epoch(run["run_dir"])):
+                if run.get("run_dir") and not validated_each_epoch(run["run_dir"]):
+                    unvalidated.append(str(run["run_dir"]))
+                else:
                     missing.append(str(run.get("run_dir") or run.get("cell_id")))
                 continue
             for epoch, value in curve:
@@ -130,13 +133,13 @@ def map_over_epochs_data(summary: list[dict]) -> tuple[list[dict], list[str]]:
                     "n_runs": len(values),
                 }
             )
-    return rows, missing
+    return rows, missing, unvalidated
 
 
 def plot_map_over_epochs(summary: list[dict], ax=None):
     """Return (fig, ax) with validation mAP50-95 (%) per epoch, mean over each configuration's runs (paper Fig. 3)."""
     fig, ax = figure_axes(ax)
-    rows, _ = map_over_epochs_data(summary)
+    rows, *_ = map_over_epochs_data(summary)
     for config, curve in group_rows(rows, "config").items():
         ax.plot([r["epoch"] for r in curve], [100 * r["mean"] for r in curve], label=config)
     ax.set(xlabel="epoch", ylabel="mAP50-95 (%)", title="Validation mAP50-95 over epochs (mean over seeds)")

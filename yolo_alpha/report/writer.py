@@ -135,10 +135,9 @@ def write_report(sweep_dir: str | Path, margins: Mapping[str, float] = DEFAULT_M
 
     lines += _tp_counts_figure(out, summary, improvements)
 
-    epoch_rows, missing = figures.map_over_epochs_data(summary)
-    runs = [run for s in summary for run in s["runs"] if run.get("run_dir")]
-    unvalidated = sum(not figures.validated_each_epoch(run["run_dir"]) for run in runs)
-    if runs and unvalidated == len(runs):
+    epoch_rows, missing, unvalidated = figures.map_over_epochs_data(summary)
+    runs = sum(1 for s in summary for run in s["runs"] if run.get("run_dir"))
+    if unvalidated and len(unvalidated) == runs:
         for stale in ("map_over_epochs.png", "map_over_epochs.csv"):  # drawn by an earlier report of these runs
             (out / stale).unlink(missing_ok=True)
         lines += [
@@ -154,8 +153,8 @@ def write_report(sweep_dir: str | Path, margins: Mapping[str, float] = DEFAULT_M
             figures.plot_map_over_epochs(summary),
             epoch_rows,
         )
-    if unvalidated and unvalidated < len(runs):
-        lines += [f"Note: {unvalidated} run(s) trained with `val=False` have no per-epoch series.", ""]
+    if unvalidated and len(unvalidated) < runs:
+        lines += [f"Note: {len(unvalidated)} run(s) trained with `val=False` have no per-epoch series.", ""]
     if missing:
         lines += [
             f"Note: no usable results.csv for {len(missing)} run(s), left out of this figure: "
