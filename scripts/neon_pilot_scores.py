@@ -4,6 +4,7 @@
     .venv/bin/python scripts/neon_pilot_scores.py --anchor-recipe [PILOTS_DIR]
     .venv/bin/python scripts/neon_pilot_scores.py --below [PILOTS_DIR]
     .venv/bin/python scripts/neon_pilot_scores.py --decide [PILOTS_DIR]
+    .venv/bin/python scripts/neon_pilot_scores.py --finished RUN_DIR
 
 A study cell is scored on its final weights with pycocotools (:func:`yolo_alpha.evaluate.evaluate_detector`), not on
 Ultralytics' per-epoch validation. This writes, per pilot that still has its ``weights/last.pt``: its epochs, its last
@@ -15,11 +16,12 @@ may be gone); the evaluation folders go to a temporary folder, never into the pi
 docs/reproduction/neon_trees/PROTOCOL.md fixed before they ran (:func:`anchor_recipe`). ``--below`` prints the regimes
 whose three first-round seeds miss the criterion (rule 4: they get a 300-epoch warm start). ``--decide`` prints what
 rules 3-5 then read from the chosen rounds' three seeds: each regime's mean AP50 against the criterion, and the seeds
-a cell (:func:`decide`).
+a cell (:func:`decide`). ``--finished`` exits 0 when a pilot folder's training has ended (:func:`finished`).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import sys
 import tempfile
@@ -165,6 +167,15 @@ def _finished(pilot: Path) -> bool:
     return checkpoint_info(pilot / "weights" / "last.pt").epoch < 0
 
 
+def finished(pilot: Path) -> bool:
+    """Return True when the pilot folder's training has ended: by its last.pt, or, its weights not kept (a pilot
+    committed on another machine), when scores.csv beside it has its row (only a finished pilot is scored; an early
+    stop by Ultralytics' patience leaves fewer epochs than it asked for, so results.csv cannot tell)."""
+    if (pilot / "weights" / "last.pt").is_file():
+        return _finished(pilot)
+    return pilot.name in {row["pilot"] for row in read_scores(pilot.parent)}
+
+
 def main(pilots: Path = PILOTS) -> list[dict]:
     table = pilots / "scores.csv"
     rows = read_scores(pilots)
@@ -179,15 +190,21 @@ def main(pilots: Path = PILOTS) -> list[dict]:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    flags = {a for a in args if a.startswith("--")}
-    args = [a for a in args if not a.startswith("--")]
-    folder = Path(args[0]) if args else PILOTS
-    if "--anchor-recipe" in flags:
-        print(anchor_recipe(read_scores(folder)))
-    elif "--below" in flags:
-        print(" ".join(below_criterion(read_scores(folder))))
-    elif "--decide" in flags:
-        print(yaml.safe_dump(decide(read_scores(folder)), sort_keys=False), end="")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("pilots", nargs="?", type=Path, default=PILOTS, help="the pilots folder")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--anchor-recipe", action="store_true", help="print rule 1's anchor recipe")
+    only.add_argument("--below", action="store_true", help="print the regimes below the criterion (rule 4)")
+    only.add_argument("--decide", action="store_true", help="print rules 3-5's decision")
+    only.add_argument("--finished", type=Path, metavar="RUN_DIR", help="exit 0 if that pilot has finished")
+    args = parser.parse_args()
+    if args.finished:
+        sys.exit(0 if finished(args.finished) else 1)
+    if args.anchor_recipe:
+        print(anchor_recipe(read_scores(args.pilots)))
+    elif args.below:
+        print(" ".join(below_criterion(read_scores(args.pilots))))
+    elif args.decide:
+        print(yaml.safe_dump(decide(read_scores(args.pilots)), sort_keys=False), end="")
     else:
-        main(folder)
+        main(args.pilots)

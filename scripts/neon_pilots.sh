@@ -28,22 +28,8 @@ COMMON=(data=neon-trees imgsz=384 loss=ciou optimizer=SGD warmup_epochs=0 cache=
   batch=8 nbs=8 project=$P)
 ANCHOR=cfg/models/yolov5n-anchor.yaml
 
-finished() {  # finished RUN_DIR: its last.pt was stripped at its end (epoch -1); or, its weights not kept (a pilot
-  # committed on another machine), it is scored in scores.csv (only a finished pilot is; an early stop by
-  # Ultralytics' patience leaves fewer epochs than asked for)
-  .venv/bin/python - "$1" <<'PY' 2>/dev/null
-import csv
-import sys
-from pathlib import Path
-
-from yolo_alpha.ultralytics.checkpoints import checkpoint_info
-
-run = Path(sys.argv[1])
-if (run / "weights" / "last.pt").is_file():
-    sys.exit(0 if checkpoint_info(run / "weights" / "last.pt").epoch < 0 else 1)
-with (run.parent / "scores.csv").open(newline="", encoding="utf-8") as f:
-    sys.exit(0 if run.name in {row["pilot"] for row in csv.DictReader(f)} else 1)
-PY
+finished() {  # finished RUN_DIR: its training has ended, by its last.pt or, its weights not kept, by scores.csv
+  .venv/bin/python scripts/neon_pilot_scores.py --finished "$1" 2>/dev/null
 }
 
 portable() {  # portable RUN_DIR KEY=VALUE...: its args.yaml without machine paths (as the sweeps write theirs)

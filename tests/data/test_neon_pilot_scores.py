@@ -39,8 +39,12 @@ def test_a_pilot_is_scored_pooled_and_per_val_site_once(fake_pip, tmp_path):  # 
     assert written == [{k: str(v) for k, v in rows[0].items()}]
     assert sorted(p.name for p in (pilots / "tiny").iterdir()) == ["args.yaml", "results.csv", "weights"]
 
+    # finished: by its stripped last.pt; one without weights only once scores.csv has it
+    assert script.finished(pilots / "tiny") and not script.finished(pilots / "kept_without_weights")
     (pilots / "tiny" / "weights" / "last.pt").write_bytes(b"")  # scored already: never evaluated again
     assert script.main(pilots) == written
+    (pilots / "tiny" / "weights" / "last.pt").unlink()  # its weights not kept: scores.csv says it finished
+    assert script.finished(pilots / "tiny")
 
 
 @pytest.mark.parametrize(
