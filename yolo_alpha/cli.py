@@ -24,9 +24,10 @@ Verbs:
              [study=docs/reproduction/cpu] [loss=iou|alpha_iou|diou|alpha_diou|ciou|alpha_ciou] [seed=N] [key=value ...]
   report   write tables and figures of a sweep folder: yolo-alpha report runs/sweeps/demo
   reproduce  test the α-IoU paper's claims C1-C7 in both regimes, 3 seeds (cpu_powered: the core claims, 10 seeds,
-             800 val images), into one resumable folder and report:
-             yolo-alpha reproduce suite=cpu|cpu_powered|voc|coco [project=runs/reproduce] [dry_run=True lists them]
-             [backend=… workers=… as sweep] [key=value ... applied to every training]  (rerun to resume)
+             800 val images; neon_trees: the core claims on real images, 12 seeds), into one resumable folder and
+             report: yolo-alpha reproduce suite=cpu|cpu_powered|neon_trees|voc|coco [project=runs/reproduce]
+             [dry_run=True lists them] [backend=… workers=… as sweep] [key=value ... applied to every training]
+             (rerun to resume)
   plot     draw a figure of the papers (PNG + CSV of its numbers, never overwriting; out=runs/plots):
              yolo-alpha plot reweighting|landscape|correlation|iou-hist [key=value ...]  (`yolo-alpha help plot`)
   data     convert a local data set to the YOLO layout (never touching the source):

@@ -16,6 +16,7 @@ from yolo_alpha.reproduce.verdicts import margin_of
 from yolo_alpha.suites.definitions import (
     CPU,
     CPU_POWERED,
+    NEON_TREES,
     SUITES,
     ClaimGroup,
     Regime,
@@ -125,7 +126,7 @@ def test_a_dry_run_lists_every_training_and_writes_nothing(tmp_path, capsys):
 
 
 def test_bad_input_names_the_key(tmp_path):
-    choices = r"choose suite=cpu\|cpu_powered\|voc\|coco"
+    choices = r"choose suite=cpu\|cpu_powered\|neon_trees\|voc\|coco"
     with pytest.raises(ConfigError, match=rf"suite=nope: no such suite; {choices}"):
         get_suite("nope")
     with pytest.raises(ConfigError, match="loss: set by the suite per cell"):
@@ -189,6 +190,51 @@ def test_the_powered_suite_starts_from_the_cpu_suites_warm_starts_with_the_cheap
             ("alpha_iou", None, None, 5),
         }
     assert len(cells) == 2 * 10 * len(CPU_POWERED.seeds) and len(CPU_POWERED.seeds) >= 8
+
+
+NEON_PILOTS = Path("docs/reproduction/neon_trees/pilots")
+# The keys that set a training's numerics, compared with the pilots the protocol was chosen from.
+RECIPE_KEYS = ("data", "imgsz", "batch", "nbs", "epochs", "optimizer", "warmup_epochs", "cache", "channels_last")
+
+
+def _pilot_args(name):
+    import yaml
+
+    return yaml.safe_load((NEON_PILOTS / name / "args.yaml").read_text())
+
+
+@pytest.mark.parametrize(("regime", "pilot"), [("anchor", "anchor_e300"), ("task_aligned", "ta_b8_nbs8_pad_rerun")])
+def test_the_neon_suites_warm_starts_repeat_the_pilots_the_protocol_chose_from_the_cpu_suites_weights(regime, pilot):
+    warm = NEON_TREES.warm_start(regime)
+    sweep = warm_start_sweep(NEON_TREES, warm, "docs/reproduction")
+    args = _pilot_args(pilot)
+    for key in (*RECIPE_KEYS, "loss", "patience", "val", "diagnostics"):
+        assert sweep.base[key] == args[key], key
+    # the pilot started from the cpu suite's committed warm start: so does the suite's, named from its own folder
+    own_folder = Path("docs/reproduction/neon_trees/warm", regime)
+    assert (own_folder / sweep.base["pretrained"]).resolve() == Path(args["pretrained"]).resolve()
+    assert Path(args["pretrained"]).is_file()
+
+
+def test_the_neon_suites_cells_fine_tune_its_own_warm_starts_as_the_pilots_did_with_12_seeds_and_the_core_claims():
+    cells = [dict(c.params) for c in suite_sweep(NEON_TREES, "docs/reproduction").cells()]
+    base = NEON_TREES.base
+    for regime, pilot in (("anchor", "ft20_anchor_e300_seed0"), ("task_aligned", "ft20_b8_ta_rerun_seed0")):
+        args = _pilot_args(pilot)
+        assert {key: base[key] for key in RECIPE_KEYS} == {key: args[key] for key in RECIPE_KEYS}
+        mine = [p for p in cells if _regime(p["model"]) == regime]
+        assert {p["pretrained"] for p in mine} == {f"warm/{regime}.pt"}  # its own warm start, not the cpu suite's
+        losses = {(p["loss"], p.get("alpha"), p.get("noise_eta")) for p in mine}
+        assert losses == {
+            *((loss, None, None) for loss in ("iou", "alpha_iou", "diou", "alpha_diou", "ciou", "alpha_ciou")),
+            ("iou", None, 0.3),
+            ("alpha_iou", None, 0.3),
+            ("alpha_iou", 2, None),
+        }
+    # scored on final weights, as the pilots were; the gradient diagnostics of item 5 in every cell
+    assert base["val"] is False and base["diagnostics"] is True
+    assert NEON_TREES.seeds == tuple(range(12)) and NEON_TREES.seed_major
+    assert len(cells) == 2 * 9 * 12
 
 
 def test_a_seed_major_suite_trains_one_seed_of_every_cell_before_the_next():
