@@ -2,7 +2,15 @@
 
 import csv
 
-from yolo_alpha.report.verdict_glance import glance_section, glance_table, read_claims, sign_flips
+from yolo_alpha.report.verdict_glance import (
+    baseline_ap50,
+    baseline_sentence,
+    glance_section,
+    glance_table,
+    read_claims,
+    sign_flips,
+    studies_table,
+)
 
 
 def claim(regime, verdict="inconclusive", metric="mAP50-95", claim="C1", config=None, **values):
@@ -86,3 +94,49 @@ def test_a_sign_flip_against_an_earlier_study_is_named_when_one_side_is_beyond_t
         "C1 alpha_iou (α=3) vs iou, mAP50-95, task-aligned: -1.09 (opposite) → +0.20 (equivalent)",
     ]
     assert sign_flips(powered, []) == [] and sign_flips([], earlier) == []
+
+
+def test_several_studies_side_by_side_each_with_its_own_settings():
+    synthetic = [claim("anchor", "equivalent"), claim("task_aligned", "equivalent")]
+    real = [
+        claim("task_aligned", "opposite", difference_mean="-0.01", ci_low="-0.02", ci_high="-0.001", n_seeds="12"),
+        # C3 at one η in this study: no setting of its own, though the other study's label differs
+        claim("task_aligned", claim="C3", config="model=yolov5nu.yaml, noise_eta=0.3, pretrained=warm/t.pt"),
+    ]
+    table = studies_table({"synthetic": synthetic, "real": real})
+    assert table[0] == (
+        "| claim | compared | metric, claimed | synthetic: anchor-based YOLOv5 | synthetic: task-aligned "
+        "| real: task-aligned | seeds |"
+    )
+    assert table[2].endswith("**equivalent** | -1.00 [-2.00, -0.10] **opposite** | 10 / 10 / 12 |")
+    assert table[3].startswith("| C3 | alpha_iou (α=3) vs iou | mAP50-95 up | – | – | +0.12")
+    assert studies_table({"": synthetic}) == glance_table(synthetic)
+
+
+def test_the_baseline_level_is_the_clean_ciou_runs_ap50_per_regime():
+    def row(ap50, **params):
+        return {"params": {"model": "yolov5nu.yaml", "loss": "ciou", **params}, "AP50": ap50}
+
+    rows = [
+        row(0.40, seed=0),
+        row(0.38, seed=1),
+        row(0.9, noise_eta=0.3),  # noisy boxes, an α, a fraction: not the baseline
+        row(0.9, alpha=2),
+        row(0.9, fraction=0.5),
+        row(0.9, loss="iou"),
+        row(0.30, model="yolov5n-anchor.yaml"),
+        row(0.35, noise_eta=0.0, model="yolov5n-anchor.yaml"),  # η 0 is clean
+    ]
+    level = baseline_ap50(rows)
+    assert level.keys() == {"anchor", "task_aligned"}
+    assert abs(level["task_aligned"][0] - 39.0) < 1e-9 and level["task_aligned"][1] == 2
+    assert abs(level["anchor"][0] - 32.5) < 1e-9
+    # a loss set by the sweep's base, a model by its default
+    assert baseline_ap50([{"params": {"seed": 0}, "AP50": 0.5}], "yolov5nu.yaml", {"loss": "ciou"}) == {
+        "task_aligned": (50.0, 1)
+    }
+    text = baseline_sentence(level, "[PROTOCOL.md](../PROTOCOL.md)")[0]
+    assert text.startswith("The level these verdicts are read at, the CIoU baseline's AP50 (clean boxes): "
+                           "anchor-based YOLOv5 32.5 % (2 runs), task-aligned 39.0 % (2 runs).")  # fmt: skip
+    assert text.endswith("fixed by and whether they were met: [PROTOCOL.md](../PROTOCOL.md).")
+    assert baseline_sentence({}) == [] and glance_section([claim("anchor")], ["x", ""])[-2:] == ["x", ""]

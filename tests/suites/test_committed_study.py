@@ -30,8 +30,9 @@ def regenerated(tmp_path, study) -> Path:
     """Return a copy of a committed study (rows and per-run files, no report) with its report written anew."""
     source, copy = ROOT / study, tmp_path / study
     copy.mkdir(parents=True)
-    for name in ("results.jsonl", "sweep.yaml"):
-        shutil.copy(source / name, copy / name)
+    for name in ("results.jsonl", "sweep.yaml", "PROTOCOL.md"):  # the report links a protocol beside the rows
+        if (source / name).is_file():
+            shutil.copy(source / name, copy / name)
     for run in (source / "runs").iterdir():
         for name in KEPT:
             if (run / name).is_file():

@@ -11,13 +11,18 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from yolo_alpha.model_families import FAMILIES
+from yolo_alpha.reproduce.pairing import regime_of
+from yolo_alpha.reproduce.stats import mean_std
 
 GLANCE_CLAIMS = ("C1", "C3", "C4", "C7", "S")
 GLANCE_METRICS = ("mAP50-95", "mAP75-95", "AP50")
 TITLE = "## Verdicts at a glance"
 _REGIME_TITLES = {"anchor": "anchor-based YOLOv5", "task_aligned": "task-aligned"}
+BASELINE_LOSS = "ciou"  # the fork's classic default: how well a study's detectors detect, beside its verdicts
+_NOT_BASELINE = ("alpha", "noise_eta", "alpha_warmup", "fraction")  # set and non-zero: not the clean baseline
 
 
 def read_claims(path: str | Path) -> list[dict[str, str]]:
@@ -37,27 +42,36 @@ def glance_table(claims: Iterable[Mapping[str, object]]) -> list[str]:
     that would reach ±m. A setting is what tells apart rows of one regime within a comparison (C3's η, C7's
     fraction); a regime without that line shows "–".
     """
-    groups: dict[tuple[str, str, str], list[Mapping[str, object]]] = {}
-    for row in claims:
-        if row["claim"] in GLANCE_CLAIMS and row["metric"] in GLANCE_METRICS:
-            groups.setdefault((str(row["claim"]), str(row["compared"]), str(row["metric"])), []).append(row)
-    lines: dict[tuple, dict[str, Mapping[str, object]]] = {}
-    for (claim, compared, metric), rows in groups.items():
-        varying = _varying_keys(rows)
-        for row in rows:
-            setting = tuple((k, v) for k, v in _config(row).items() if k in varying)
-            lines.setdefault((claim, compared, metric, setting), {})[str(row["regime"])] = row
+    return studies_table({"": claims})
+
+
+def studies_table(studies: Mapping[str, Iterable[Mapping[str, object]]]) -> list[str]:
+    """Return :func:`glance_table` of several studies side by side: a column per study × regime (headed
+    "<study>: <regime>"), a line per (claim, comparison, metric, setting) in the order the studies' rows come; a study
+    without that line shows "–". Settings are told apart within each study (its own C3 η values)."""
+    lines: dict[tuple, dict[tuple[str, str], Mapping[str, object]]] = {}
+    for study, claims in studies.items():
+        groups: dict[tuple[str, str, str], list[Mapping[str, object]]] = {}
+        for row in claims:
+            if row["claim"] in GLANCE_CLAIMS and row["metric"] in GLANCE_METRICS:
+                groups.setdefault((str(row["claim"]), str(row["compared"]), str(row["metric"])), []).append(row)
+        for (claim, compared, metric), rows in groups.items():
+            varying = _varying_keys(rows)
+            for row in rows:
+                setting = tuple((k, v) for k, v in _config(row).items() if k in varying)
+                lines.setdefault((claim, compared, metric, setting), {})[(study, str(row["regime"]))] = row
     if not lines:
         return []
-    regimes = [r for r in FAMILIES if any(r in by_regime for by_regime in lines.values())]
-    header = ["claim", "compared", "metric, claimed", *(_REGIME_TITLES.get(r, r) for r in regimes), "seeds"]
+    columns = [(s, r) for s in studies for r in FAMILIES if any((s, r) in by_column for by_column in lines.values())]
+    titles = [f"{s}: {_REGIME_TITLES.get(r, r)}" if s else _REGIME_TITLES.get(r, r) for s, r in columns]
+    header = ["claim", "compared", "metric, claimed", *titles, "seeds"]
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for (claim, compared, metric, setting), by_regime in lines.items():
-        first = next(iter(by_regime.values()))
+    for (claim, compared, metric, setting), by_column in lines.items():
+        first = next(iter(by_column.values()))
         where = "".join(f" at {k}={v}" for k, v in setting)
-        seeds = " / ".join(str(by_regime[r]["n_seeds"]) if r in by_regime else "–" for r in regimes)
+        seeds = " / ".join(str(by_column[c]["n_seeds"]) if c in by_column else "–" for c in columns)
         cells = [claim, compared.replace("loss=", "") + where, f"{metric} {_claimed(first)}"]
-        cells += [_cell(by_regime[r]) if r in by_regime else "–" for r in regimes]
+        cells += [_cell(by_column[c]) if c in by_column else "–" for c in columns]
         table.append("| " + " | ".join(c.replace("|", "\\|") for c in [*cells, seeds]) + " |")
     return table
 
@@ -108,8 +122,41 @@ def sign_flips(claims: Iterable[Mapping[str, object]], earlier: Iterable[Mapping
 _SETTING_KEYS = ("noise_eta", "fraction", "alpha", "alpha_warmup")  # what tells apart rows of one comparison
 
 
-def glance_section(claims: Iterable[Mapping[str, object]]) -> list[str]:
-    """Return the report's leading section: a title, the table and how to read it; [] without AP claims."""
+def baseline_ap50(
+    rows: Iterable[Mapping[str, Any]], default_model: str | None = None, base_keys: Mapping[str, Any] | None = None
+) -> dict[str, tuple[float, int]]:
+    """Return per regime the CIoU baseline's AP50 in %, mean over its runs, and their number.
+
+    The baseline: sweep rows of ``loss=ciou`` on clean boxes with the whole training set and no α key (`base_keys`,
+    the sweep base's claim keys, under each row's params; `default_model` for rows without a ``model``).
+    """
+    found: dict[str, list[float]] = {}
+    for row in rows:
+        params = {**(base_keys or {}), **row["params"]}
+        if params.get("loss") == BASELINE_LOSS and not any(params.get(k) for k in _NOT_BASELINE) and "AP50" in row:
+            found.setdefault(regime_of(params, default_model), []).append(100 * float(row["AP50"]))
+    return {regime: (mean_std(values)[0], len(values)) for regime, values in found.items()}
+
+
+def baseline_sentence(level: Mapping[str, tuple[float, int]], protocol: str | None = None) -> list[str]:
+    """Return the lines stating the level the verdicts are read at (:func:`baseline_ap50`), and the link to the
+    study's `protocol` (its criteria, and where the study fell short of them); [] when there is neither."""
+    text = []
+    if level:
+        order = list(FAMILIES)
+        regimes = sorted(level, key=lambda r: (order.index(r) if r in order else len(order), r))
+        levels = ", ".join(f"{_REGIME_TITLES.get(r, r)} {level[r][0]:.1f} % ({level[r][1]} runs)" for r in regimes)
+        text.append(f"The level these verdicts are read at, the CIoU baseline's AP50 (clean boxes): {levels}.")
+    if protocol:
+        text.append(
+            f"The pre-registered protocol, with the criteria it was fixed by and whether they were met: {protocol}."
+        )
+    return [" ".join(text), ""] if text else []
+
+
+def glance_section(claims: Iterable[Mapping[str, object]], context: Iterable[str] = ()) -> list[str]:
+    """Return the report's leading section: a title, the table, how to read it and `context` lines (the baseline's
+    level, :func:`baseline_sentence`); [] without AP claims."""
     table = glance_table(claims)
     if not table:
         return []
@@ -119,7 +166,7 @@ def glance_section(claims: Iterable[Mapping[str, object]]) -> list[str]:
         "than the margin); inconclusive: neither (its half-width, and the seeds that would reach ±m at the spread "
         "measured). Every row, with the paper's figures, counts and slopes, is in the claims section and claims.csv."
     )
-    return [TITLE, "", *table, "", how, ""]
+    return [TITLE, "", *table, "", how, "", *context]
 
 
 def _claimed(row: Mapping[str, object]) -> str:

@@ -29,7 +29,7 @@ from yolo_alpha.report.tables import (
     summary_csv_rows,
     varied_keys,
 )
-from yolo_alpha.report.verdict_glance import glance_section, read_claims
+from yolo_alpha.report.verdict_glance import baseline_ap50, baseline_sentence, glance_section, read_claims
 from yolo_alpha.reproduce.verdicts import DEFAULT_MARGINS
 from yolo_alpha.sweep_folder import RUNS_DIR, ResultsFileError, load_results, relative_to_sweep, run_folder
 
@@ -184,7 +184,9 @@ def write_report(sweep_dir: str | Path, margins: Mapping[str, float] = DEFAULT_M
     lines += claims_section(out, rows, base, margins)  # writes claims.csv, which the report then leads with
     lines += sources_section(out, rows, base, margins)
     lines += diagnostics_section(out, rows, base)
-    lead = glance_section(read_claims(out / "claims.csv"))
+    protocol = "[PROTOCOL.md](../PROTOCOL.md)" if (sweep_dir / "PROTOCOL.md").is_file() else None
+    level = baseline_sentence(baseline_ap50(rows, base.model, base.keys), protocol)
+    lead = glance_section(read_claims(out / "claims.csv"), level)
     if lead:  # the verdicts first, right after the header and the environment lines
         at = lines.index(f"## AP per IoU threshold ({_evaluator_title(rows)})")
         lines[at:at] = lead
