@@ -30,19 +30,16 @@ if [ ! -s "$S/results.jsonl" ]; then
 fi
 SNAP=$(mktemp)
 trap 'rm -f "$SNAP"' EXIT
-cp "$S/results.jsonl" "$SNAP"
-nice .venv/bin/yolo-alpha report "$S" > /dev/null 2>&1
-# the rows may have grown while the report was written: write it again until they are the same
-while ! cmp -s "$S/results.jsonl" "$SNAP"; do
+# the rows may grow while the report and the README block are written (a cell ends every minute or so): write both
+# again until the rows they read are the snapshot's
+for try in 1 2 3 4 5; do
   cp "$S/results.jsonl" "$SNAP"
+  n=$(wc -l < "$SNAP")
   nice .venv/bin/yolo-alpha report "$S" > /dev/null 2>&1
+  .venv/bin/python scripts/readme_verdicts.py > /dev/null
+  if cmp -s "$S/results.jsonl" "$SNAP"; then break; fi
+  [ "$try" -lt 5 ] || { echo "the rows kept moving: run again"; exit 1; }
 done
-n=$(wc -l < "$SNAP")
-.venv/bin/python scripts/readme_verdicts.py
-if [ "$n" -lt "$total" ] && ! grep -q "\*\*is training\*\*: $n of $total cells" README.md; then
-  echo "rows moved on: run again"
-  exit 1
-fi
 git add README.md "$S/report" "$S/sweep.yaml"
 # the rows exactly as the report read them (the sweep may have written another since)
 git update-index --add --cacheinfo 100644,"$(git hash-object -w "$SNAP")","$S/results.jsonl"
