@@ -1,6 +1,7 @@
-"""The committed CPU study (docs/reproduction/cpu) and its ablation (cpu_obj_target; cpu_obj_target_opencv51 as first
-trained, under opencv 5.1): each report is exactly what `yolo-alpha report` makes of the folder's rows, wherever the
-folder lies (a copy elsewhere writes the same bytes), and the rows are cells of the folder's grid."""
+"""The committed studies — the CPU study (docs/reproduction/cpu), its ablation (cpu_obj_target; cpu_obj_target_opencv51
+as first trained, under opencv 5.1), the powered study (cpu_powered) and the real-image study (neon_trees): each
+report is exactly what `yolo-alpha report` makes of the folder's rows, wherever the folder lies (a copy elsewhere
+writes the same bytes), and the rows are cells of the folder's grid."""
 
 import shutil
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from yolo_alpha.report import write_report
-from yolo_alpha.suites.definitions import CPU, CPU_POWERED
+from yolo_alpha.suites.definitions import CPU, CPU_POWERED, NEON_TREES
 from yolo_alpha.suites.runner import suite_sweep
 from yolo_alpha.sweep import load_sweep, read_results
 
@@ -17,10 +18,11 @@ STUDY = Path("docs/reproduction/cpu")  # `yolo-alpha report docs/reproduction/cp
 ABLATION = Path("docs/reproduction/cpu_obj_target")  # its own sweep.yaml: `yolo-alpha sweep cfg=<it>/sweep.yaml`
 ABLATION_OPENCV51 = Path("docs/reproduction/cpu_obj_target_opencv51")  # the same grid, first trained under opencv 5.1
 POWERED = Path("docs/reproduction/cpu_powered")  # `yolo-alpha reproduce suite=cpu_powered project=docs/reproduction`
+NEON = Path("docs/reproduction/neon_trees")  # `yolo-alpha reproduce suite=neon_trees project=docs/reproduction`
 KEPT = ("results.csv", "diagnostics.csv", "args.yaml")  # what the study commits of each run
 
 
-@pytest.fixture(params=[STUDY, ABLATION, ABLATION_OPENCV51, POWERED], ids=str)
+@pytest.fixture(params=[STUDY, ABLATION, ABLATION_OPENCV51, POWERED, NEON], ids=str)
 def study(request) -> Path:
     return request.param
 
@@ -52,7 +54,9 @@ def test_the_committed_report_is_what_report_regenerates(regenerated, study):
         )
 
 
-@pytest.mark.parametrize(("suite", "folder"), [(CPU, STUDY), (CPU_POWERED, POWERED)], ids=("cpu", "cpu_powered"))
+@pytest.mark.parametrize(
+    ("suite", "folder"), [(CPU, STUDY), (CPU_POWERED, POWERED), (NEON_TREES, NEON)], ids=("cpu", "cpu_powered", "neon")
+)
 def test_the_committed_rows_are_cells_of_their_suite(suite, folder):
     cells = {c.cell_id: dict(c.params) for c in suite_sweep(suite, folder.parent).cells()}
     rows = read_results(ROOT / folder / "results.jsonl")
@@ -63,8 +67,9 @@ def test_the_committed_rows_are_cells_of_their_suite(suite, folder):
     assert load_sweep(ROOT / folder / "sweep.yaml").spec() == {**spec, "name": suite.name}
 
 
-def test_the_powered_rows_each_record_one_environment():
-    rows = read_results(ROOT / POWERED / "results.jsonl")
+@pytest.mark.parametrize("folder", [POWERED, NEON], ids=str)
+def test_the_pre_registered_rows_each_record_one_environment(folder):
+    rows = read_results(ROOT / folder / "results.jsonl")
     environments = {tuple(sorted(row["environment"].items())) for row in rows}
     assert len(environments) == 1, "a sitting ran under another environment: say so in PROTOCOL.md and the note"
 
@@ -83,3 +88,10 @@ def test_the_ablation_is_the_studys_anchor_cells_with_the_plain_iou_objectness_t
         # each names the warm start relative to its own folder: the same file
         assert (ROOT / folder / params["pretrained"]).resolve() == (ROOT / STUDY / twin["pretrained"]).resolve()
     assert ablation.base == study.base
+
+
+def test_the_real_image_studys_warm_starts_are_committed_with_the_rows_of_their_training():
+    for regime in ("anchor", "task_aligned"):
+        assert (ROOT / NEON / "warm" / f"{regime}.pt").is_file()
+        (row,) = read_results(ROOT / NEON / "warm" / regime / "results.jsonl")
+        assert (ROOT / NEON / "warm" / regime / row["run_dir"] / "args.yaml").is_file()
