@@ -139,4 +139,5 @@ def test_the_baseline_level_is_the_clean_ciou_runs_ap50_per_regime():
     assert text.startswith("The level these verdicts are read at, the CIoU baseline's AP50 (clean boxes): "
                            "anchor-based YOLOv5 32.5 % (2 runs), task-aligned 39.0 % (2 runs).")  # fmt: skip
     assert text.endswith("fixed by and whether they were met: [PROTOCOL.md](../PROTOCOL.md).")
+    assert "task-aligned 50.0 % (1 run)." in baseline_sentence({"task_aligned": (50.0, 1)})[0]
     assert baseline_sentence({}) == [] and glance_section([claim("anchor")], ["x", ""])[-2:] == ["x", ""]

@@ -145,7 +145,8 @@ def baseline_sentence(level: Mapping[str, tuple[float, int]], protocol: str | No
     if level:
         order = list(FAMILIES)
         regimes = sorted(level, key=lambda r: (order.index(r) if r in order else len(order), r))
-        levels = ", ".join(f"{_REGIME_TITLES.get(r, r)} {level[r][0]:.1f} % ({level[r][1]} runs)" for r in regimes)
+        runs = {r: f"{level[r][1]} run" + ("s" if level[r][1] != 1 else "") for r in regimes}
+        levels = ", ".join(f"{_REGIME_TITLES.get(r, r)} {level[r][0]:.1f} % ({runs[r]})" for r in regimes)
         text.append(f"The level these verdicts are read at, the CIoU baseline's AP50 (clean boxes): {levels}.")
     if protocol:
         text.append(
