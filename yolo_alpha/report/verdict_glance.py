@@ -143,8 +143,7 @@ def baseline_sentence(level: Mapping[str, tuple[float, int]], protocol: str | No
     study's `protocol` (its criteria, and where the study fell short of them); [] when there is neither."""
     text = []
     if level:
-        order = list(FAMILIES)
-        regimes = sorted(level, key=lambda r: (order.index(r) if r in order else len(order), r))
+        regimes = [r for r in FAMILIES if r in level]  # regime_of gives a family's name
         runs = {r: f"{level[r][1]} run" + ("s" if level[r][1] != 1 else "") for r in regimes}
         levels = ", ".join(f"{_REGIME_TITLES.get(r, r)} {level[r][0]:.1f} % ({runs[r]})" for r in regimes)
         text.append(f"The level these verdicts are read at, the CIoU baseline's AP50 (clean boxes): {levels}.")
